@@ -1,0 +1,10 @@
+"""Thin Celery tasks: plain arguments in, one service call."""
+
+from celery import shared_task
+
+from newsletter import services
+
+
+@shared_task(name="newsletter.heartbeat")
+def heartbeat(name: str = "worker") -> None:
+    services.heartbeat_record(name=name)

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from newsletter import views
+
+admin.site.site_header = "Daily Papers Digest"
+admin.site.site_title = "Daily Papers Digest admin"
+admin.site.index_title = "Run the newsletter"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("subscriptions.urls")),
+]
