@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_local
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py run_local --host $${HOST:-127.0.0.1} --port $${PORT:-8000}
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)

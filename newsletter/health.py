@@ -27,11 +27,17 @@ def check_database() -> bool:
 
 def check_broker(url: str | None = None, transport_options: dict | None = None) -> bool:
     url = url or settings.CELERY_BROKER_URL
-    options = transport_options if transport_options is not None else settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    options = (
+        transport_options
+        if transport_options is not None
+        else settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    )
     if url.startswith("filesystem://"):
         return _filesystem_broker_ok(options)
     try:
-        with Connection(url, connect_timeout=BROKER_TIMEOUT_SECONDS, transport_options=options) as conn:
+        with Connection(
+            url, connect_timeout=BROKER_TIMEOUT_SECONDS, transport_options=options
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
             conn.default_channel  # noqa: B018 - opening a channel makes Redis answer a PING
         return True

@@ -30,7 +30,9 @@ if DEBUG:
 else:
     SECRET_KEY = env_required("SECRET_KEY", "when DEBUG is off (generate one with `make secret`)")
     if len(SECRET_KEY) < 32:
-        raise ImproperlyConfigured("SECRET_KEY must be at least 32 characters long when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be at least 32 characters long when DEBUG is off."
+        )
 
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes=("http", "https"))
 SITE_NAME = env_str("SITE_NAME", "Daily Papers Digest")
@@ -84,14 +86,20 @@ TEMPLATES = [
 # --- Database: PostgreSQL when DATABASE_URL is set, else SQLite under VAR_DIR. ---
 DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "sqlite"))
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
             # A file, not memory, so worker processes started by tests see the test database.
             "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
         }
@@ -113,17 +121,23 @@ else:
 
 # --- Celery. Tasks are idempotent by key and acknowledged late, so a crashed worker's task runs again. ---
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 60, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int(
+    "CELERY_TASK_TIME_LIMIT", CELERY_TASK_SOFT_TIME_LIMIT + 60, minimum=1
+)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
-    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be greater than CELERY_TASK_SOFT_TIME_LIMIT.")
-BROKER_DIR = VAR_DIR / "broker"
+    raise ImproperlyConfigured(
+        "CELERY_TASK_TIME_LIMIT must be greater than CELERY_TASK_SOFT_TIME_LIMIT."
+    )
+BROKER_DIR = Path(env_str("BROKER_DIR", str(VAR_DIR / "broker"))).resolve()
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # Longer than the longest task, or Redis would hand an unacknowledged task to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
 else:
     # Embedded broker: kombu's filesystem transport, no server needed.
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"
+    for _folder in ("queue", "processed", "control"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -159,7 +173,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 REPLY_TO_EMAIL = env_str("REPLY_TO_EMAIL", "")
 ANYMAIL: dict[str, str] = {}
 _ANYMAIL_BACKENDS = {
-    "postmark": ("anymail.backends.postmark.EmailBackend", {"POSTMARK_SERVER_TOKEN": "POSTMARK_SERVER_TOKEN"}),
+    "postmark": (
+        "anymail.backends.postmark.EmailBackend",
+        {"POSTMARK_SERVER_TOKEN": "POSTMARK_SERVER_TOKEN"},
+    ),
     "amazon_ses": ("anymail.backends.amazon_ses.EmailBackend", {}),
     "mailgun": ("anymail.backends.mailgun.EmailBackend", {"MAILGUN_API_KEY": "MAILGUN_API_KEY"}),
     "brevo": ("anymail.backends.brevo.EmailBackend", {"BREVO_API_KEY": "BREVO_API_KEY"}),

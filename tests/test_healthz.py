@@ -23,3 +23,27 @@ def test_it_answers_503_naming_an_unreachable_broker(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"database": "ok", "broker": "down"}
+
+
+@pytest.fixture
+def database_unreachable():
+    """Point the default connection at a database that cannot be opened, then put it back."""
+    from django.db import connection
+
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent-folder/db.sqlite3"
+    else:
+        connection.settings_dict["PORT"] = str(_free_port())
+    yield
+    connection.close()
+    connection.settings_dict.clear()
+    connection.settings_dict.update(saved)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_503_naming_an_unreachable_database(client, database_unreachable):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "down", "broker": "ok"}

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def _raw(name: str) -> str | None:
@@ -34,7 +34,7 @@ def env_required(name: str, why: str) -> str:
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = _raw(name)
-    if value is None:
+    if value is None or value == "":
         return default
     lowered = value.lower()
     if lowered in _TRUE:
@@ -46,7 +46,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     )
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = _raw(name)
     if value is None or value == "":
         return default
@@ -54,10 +56,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
         number = int(value)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.") from None
-    if minimum is not None and number < minimum or maximum is not None and number > maximum:
-        raise ImproperlyConfigured(
-            f"{name} must be between {minimum} and {maximum}, got {number}."
-        )
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, got {number}.")
     return number
 
 
@@ -67,7 +67,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
         return list(default)
     items = [item.strip() for item in value.split(",")]
     if any(not item for item in items):
-        raise ImproperlyConfigured(f"{name} must be a comma-separated list without empty items, got {value!r}.")
+        raise ImproperlyConfigured(
+            f"{name} must be a comma-separated list without empty items, got {value!r}."
+        )
     return items
 
 

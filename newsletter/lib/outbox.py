@@ -17,7 +17,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 
 class OutboxBackend(BaseEmailBackend):
-    def __init__(self, *, outbox_dir: str | Path | None = None, fail_silently: bool = False, **kwargs):
+    def __init__(
+        self, *, outbox_dir: str | Path | None = None, fail_silently: bool = False, **kwargs
+    ):
         super().__init__(fail_silently=fail_silently, **kwargs)
         self.outbox_dir = Path(outbox_dir or settings.OUTBOX_DIR)
 

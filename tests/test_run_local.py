@@ -1,0 +1,103 @@
+"""`make run`'s processes start on a free port, serve the site and admin, and stop cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from newsletter.celery import app
+from newsletter.tasks import heartbeat
+from tests.helpers import ROOT, free_port, port_open, process_env
+
+pytestmark = pytest.mark.slow
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def _wait_for_health(base: str, process: subprocess.Popen, seconds: float) -> int | None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            status, _ = _get(base + "/healthz")
+            if status == 200:
+                return status
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return None
+
+
+def _worker_runs_a_task(var_dir, seconds: float) -> bool:
+    """Queue a heartbeat on the embedded broker and wait for the worker to write it to SQLite."""
+    broker = var_dir / "broker"
+    folders = {
+        "data_folder_in": str(broker / "queue"),
+        "data_folder_out": str(broker / "queue"),
+        "processed_folder": str(broker / "processed"),
+        "control_folder": str(broker / "control"),
+    }
+    with app.connection_for_write("filesystem://localhost//", transport_options=folders) as conn:
+        heartbeat.apply_async(kwargs={"name": "smoke"}, connection=conn)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with sqlite3.connect(var_dir / "db.sqlite3") as db:
+            if db.execute("SELECT 1 FROM newsletter_heartbeat WHERE name = 'smoke'").fetchone():
+                return True
+        time.sleep(0.5)
+    return False
+
+
+def test_make_run_serves_the_site_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    var_dir = tmp_path / "var"
+    base = f"http://127.0.0.1:{port}"
+    env = process_env(
+        VAR_DIR=str(var_dir),
+        ADMIN_EMAIL="staff@example.org",
+        ADMIN_PASSWORD="a-long-test-password",
+        WEB_CONCURRENCY="1",
+        WORKER_CONCURRENCY="1",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_local", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        healthy = _wait_for_health(base, process, seconds=90)
+        admin_status, admin_page = _get(base + "/admin/login/")
+        worker_ran = healthy and _worker_runs_a_task(var_dir, seconds=45)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            output = process.communicate(timeout=40)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = process.communicate()[0]
+            pytest.fail(f"run_local did not stop within 40 s of Ctrl-C:\n{output}")
+
+    assert healthy == 200, output
+    assert admin_status == 200
+    assert "Daily Papers Digest" in admin_page
+    assert f"Admin:  http://localhost:{port}/admin/" in output
+    for name in ("web", "worker", "beat"):
+        assert f"{name} started" in output
+        assert f"{name} stopped" in output
+    assert worker_ran, output
+    assert not port_open("127.0.0.1", port)
