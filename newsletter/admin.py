@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -61,6 +62,7 @@ class PaperAdmin(admin.ModelAdmin):
     readonly_fields = ["normalized_title", "first_seen", "updated_at"]
     inlines = [ListingEntryInline]
     show_full_result_count = False
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Source)

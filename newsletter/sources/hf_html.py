@@ -117,8 +117,9 @@ def _card_to_record(article: Tag, *, name: str, index: int) -> PaperRecord:
 
 
 def page_url(*, day: date, base: str = PAGE_URL) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}date={day.isoformat()}"
+    if "date=" in base:
+        return base
+    return f"{base}{'&' if '?' in base else '?'}date={day.isoformat()}"
 
 
 def fetch(*, day: date, get: Callable[[str], bytes | None], base: str = PAGE_URL) -> list[bytes]:

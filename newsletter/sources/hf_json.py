@@ -114,8 +114,10 @@ def item_to_record(item: object, *, name: str, index: int) -> PaperRecord:
 
 
 def page_url(*, day: date, page: int, limit: int = PAGE_SIZE, base: str = API_URL) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}{urlencode({'date': day.isoformat(), 'p': page, 'limit': limit})}"
+    """``base`` with the paging parameters, and the date unless ``base`` already names one."""
+    params = {} if "date=" in base else {"date": day.isoformat()}
+    params.update(p=page, limit=limit)
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 
 def fetch(

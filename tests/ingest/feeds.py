@@ -52,7 +52,9 @@ Abstract: {escape(e["summary"])}</description>
 </item>"""
         )
     return f"""<?xml version='1.0' encoding='UTF-8'?>
-<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" version="2.0">
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+ version="2.0">
 <channel>
 <title>{category} updates on arXiv.org</title>
 <link>http://rss.arxiv.org/rss/{category}</link>
@@ -89,7 +91,8 @@ Abstract: {escape(e["summary"])}</summary>
 </entry>"""
         )
     return f"""<?xml version='1.0' encoding='UTF-8'?>
-<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/" xml:lang="en-us">
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom"
+ xmlns:dc="http://purl.org/dc/elements/1.1/" xml:lang="en-us">
 <id>http://rss.arxiv.org/atom/{category}</id>
 <title>{category} updates on arXiv.org</title>
 <updated>2025-10-20T04:00:02.000000+00:00</updated>

@@ -40,7 +40,8 @@ def test_it_stores_one_paper_per_arxiv_id_however_often_it_is_listed():
 def test_papers_without_arxiv_id_are_one_per_normalised_title():
     upsert(PaperRecord(title="What's in a Prior? Learned Proximal Networks"))
     counts = upsert(
-        PaperRecord(title="what’s in a prior — learned  proximal networks"), origin="other"
+        PaperRecord(title="what\u2019s in a prior \u2014 learned  proximal networks"),
+        origin="other",
     )
     assert (counts.new, counts.unchanged) == (0, 1)
     assert Paper.objects.count() == 1
@@ -157,7 +158,7 @@ def test_each_ingest_is_recorded_as_a_run_with_its_counts_and_refused_records():
 def test_a_refused_input_changes_nothing_and_records_why():
     listing_ingest(data=data("hf/api_daily_papers_2024-10-25.json"), name="api.json")
     before = snapshot()
-    with pytest.raises(SourceError, match="api_error_400.atom.xml: arXiv API error"):
+    with pytest.raises(SourceError, match=r"api_error_400\.atom\.xml: arXiv API error"):
         listing_ingest(data=data("arxiv/api_error_400.atom.xml"), name="api_error_400.atom.xml")
     assert snapshot() == before
     failed = IngestRun.objects.get(status="failed")

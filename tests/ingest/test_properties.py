@@ -141,7 +141,8 @@ def test_random_json_gives_records_or_a_source_error(value):
     raw = json.dumps(value).encode()
     check("hf-json", raw)
     check("auto", raw)
-    page = f"<html><div data-target=\"DailyPapers\" data-props='{json.dumps({'dailyPapers': value}).replace(chr(39), '&#39;')}'></div></html>"
+    props = json.dumps({"dailyPapers": value}).replace("&", "&amp;").replace("'", "&#39;")
+    page = f"<html><div data-target='DailyPapers' data-props='{props}'></div></html>"
     check("hf-html", page.encode())
 
 

@@ -7,8 +7,16 @@ from datetime import date
 
 import pytest
 
-from newsletter.sources import SourceError, detect_format, normalize_title, parse_listing
-from newsletter.sources import arxiv, hf_html, hf_json, text
+from newsletter.sources import (
+    SourceError,
+    arxiv,
+    detect_format,
+    hf_html,
+    hf_json,
+    normalize_title,
+    parse_listing,
+    text,
+)
 from newsletter.sources.base import arxiv_id_from, clean_text
 
 from .conftest import LISTINGS, data
@@ -71,7 +79,7 @@ def test_it_reads_the_newer_fields_of_a_paper_page():
 
 
 def test_a_page_without_papers_is_refused_naming_it():
-    with pytest.raises(SourceError, match="^some.html: .*not a Hugging Face papers page"):
+    with pytest.raises(SourceError, match=r"^some\.html: .*not a Hugging Face papers page"):
         hf_html.parse(b"<html><body><p>Hello</p></body></html>", name="some.html")
 
 
@@ -170,7 +178,7 @@ def test_an_old_style_arxiv_id_is_kept_whole():
 
 def test_the_arxiv_error_feed_is_an_error_not_zero_papers():
     with pytest.raises(
-        SourceError, match="^err.xml: arXiv API error: incorrect id format for abc$"
+        SourceError, match=r"^err\.xml: arXiv API error: incorrect id format for abc$"
     ):
         arxiv.parse(data("arxiv/api_error_400.atom.xml"), name="err.xml")
 
@@ -197,7 +205,7 @@ def test_xml_with_entity_declarations_is_refused():
 
 def test_a_truncated_feed_is_refused_naming_it():
     raw = data("arxiv/api_query_10_entries.atom.xml")
-    with pytest.raises(SourceError, match="^cut.xml: not well-formed XML"):
+    with pytest.raises(SourceError, match=r"^cut\.xml: not well-formed XML"):
         arxiv.parse(raw[: len(raw) // 2], name="cut.xml")
 
 
@@ -227,7 +235,10 @@ def test_layout_a_gives_its_64_papers_with_counts_dates_and_upvotes():
 
 
 def test_a_listing_date_in_the_future_this_year_takes_last_year():
-    capture = "byAK and the research community\n\nDec 30\n\nA Title\n\nAn abstract.\n\n  • 2 authors\n·\nDec 29\n"
+    capture = (
+        "byAK and the research community\n\nDec 30\n\n"
+        "A Title\n\nAn abstract.\n\n  • 2 authors\n·\nDec 29\n"
+    )
     listing = text.parse(capture.encode(), name="t", today=date(2026, 1, 5))
     assert listing.listing_date == date(2025, 12, 30)
     assert listing.records[0].published == date(2025, 12, 29)
@@ -325,7 +336,10 @@ def test_format_option_forces_a_parser():
 
 
 def test_untrusted_text_is_made_plain_but_latex_is_kept():
-    raw = "  <b>Fast</b> &amp; <i>exact</i>\n\tbounds for $a<b$ and $x > y$<script>alert(1)</script>\u202e\x07 "
+    raw = (
+        "  <b>Fast</b> &amp; <i>exact</i>\n\tbounds for $a<b$ and $x > y$"
+        "<script>alert(1)</script>\u202e\x07 "
+    )
     assert clean_text(raw, limit=200) == "Fast & exact bounds for $a<b$ and $x > y$"
     assert clean_text("x" * 50, limit=10) == "x" * 9 + "…"
 
