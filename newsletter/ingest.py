@@ -419,9 +419,10 @@ def _fetch(
     source: Source, *, day: date, session: requests.Session
 ) -> tuple[str, list[http.FetchResult]]:
     """The source's URL for ``day`` and the pages fetched from it ([] when not modified)."""
-    url = source.url_template.format(
-        date=day.isoformat(), categories="+".join(source.category_list)
-    )
+    try:
+        url = source.url_for(day)
+    except ValueError as exc:
+        raise SourceError(str(exc), input_name=source.name) from None
     validators = {}
     if source.cached_url == url:
         validators = {"etag": source.etag, "last_modified": source.last_modified}

@@ -1,3 +1,6 @@
+from datetime import date
+
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -51,6 +54,26 @@ class Source(models.Model):
     @property
     def category_list(self) -> list[str]:
         return [c for c in self.categories.replace(",", " ").split() if c]
+
+    def url_for(self, day: date) -> str:
+        """The URL to fetch for ``day``; ValueError if the template has unknown placeholders."""
+        try:
+            return self.url_template.format(
+                date=day.isoformat(), categories="+".join(self.category_list)
+            )
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"URL template {self.url_template!r} is invalid: use only {{date}} and "
+                f"{{categories}} ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def clean(self) -> None:
+        try:
+            url = self.url_for(date(2000, 1, 1))
+        except ValueError as exc:
+            raise ValidationError({"url_template": str(exc)}) from None
+        if not url.startswith(("https://", "http://")):
+            raise ValidationError({"url_template": "The URL must start with https:// or http://."})
 
 
 class Paper(models.Model):

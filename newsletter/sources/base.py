@@ -205,7 +205,8 @@ def normalize_title(title: str) -> str:
     """The key two listings share for one paper: NFKC, case-folded, punctuation and whitespace
     reduced to single spaces."""
     text = unicodedata.normalize("NFKC", title).casefold()
-    return _PUNCT_RE.sub(" ", text).strip()[:MAX_NORMALIZED_TITLE].rstrip()
+    key = _PUNCT_RE.sub(" ", text).strip() or _SPACE_RE.sub(" ", text).strip()
+    return key[:MAX_NORMALIZED_TITLE].rstrip()
 
 
 def iso_date(value: object) -> date | None:

@@ -197,3 +197,8 @@ def test_recent_papers_are_the_latest_listed_first():
     titles = [p.title for p in recent_papers(limit=2)]
     assert sorted(titles) == ["New one", "New two"]
     assert [p.title for p in recent_papers(limit=5)][-1] == "Old"
+
+
+def test_titles_made_only_of_punctuation_do_not_collapse_into_one_paper():
+    upsert(PaperRecord(title="???"), PaperRecord(title="!!!"), PaperRecord(title="? ? ?"))
+    assert Paper.objects.count() == 3

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 import requests
+from django.core.exceptions import ValidationError
 from django_celery_beat.models import PeriodicTask
 
 from newsletter import tasks
@@ -147,3 +148,12 @@ def test_the_beat_task_fans_out_one_task_per_enabled_source(monkeypatch):
     ids = tasks.ingest_all_sources.apply(kwargs={"day": "2025-10-20"}).get()
     assert len(ids) == 5
     assert sorted(sent) == sorted((pk, "2025-10-20") for pk in ids)
+
+
+def test_a_source_with_a_broken_url_template_fails_with_a_clear_error(transport):
+    source = Source.objects.create(name="Broken", format="arxiv", url_template="https://x/{day}")
+    run = source_ingest(source_id=source.pk, day=DAY)
+    assert run.status == "failed"
+    assert run.error.startswith("Broken: URL template 'https://x/{day}' is invalid")
+    with pytest.raises(ValidationError):
+        source.full_clean()
