@@ -66,27 +66,40 @@ def _parse_blocks(
             start += 1
     listing = Listing(name=name, format=FORMAT, listing_date=listing_date or shown)
     year_of = listing.listing_date or today
+    # A paper is: text lines (title, abstract), then its footer: "• N authors", "·", a date line,
+    # each of which may be missing. The first text line after a footer starts the next paper.
     chunk: list[str] = []
+    authors: str = ""
+    dated: re.Match[str] | None = None
+    in_footer = False
     index = 0
-    i = start
-    while i < len(body):
-        line = body[i]
-        if line != "·":
-            chunk.append(line)
-            i += 1
-            continue
-        date_line = body[i + 1] if i + 1 < len(body) else ""
-        match = _DATE_RE.match(date_line)
-        i += 2 if match else 1
+
+    def close() -> None:
+        nonlocal chunk, authors, dated, in_footer, index
+        lines = [*chunk, authors] if authors else chunk
         try:
             listing.records.append(
-                _block_record(chunk, match, name=name, index=index, listing_day=year_of)
+                _block_record(lines, dated, name=name, index=index, listing_day=year_of)
             )
         except SourceError as exc:
             listing.problems.append(exc)
-        chunk = []
+        chunk, authors, dated, in_footer = [], "", None, False
         index += 1
-    if chunk:
+
+    for line in body[start:]:
+        if line == "·" or _AUTHORS_RE.match(line):
+            if line != "·":
+                authors = line
+            in_footer = True
+        elif in_footer and dated is None and (match := _DATE_RE.match(line)):
+            dated = match
+        else:
+            if in_footer:
+                close()
+            chunk.append(line)
+    if in_footer:
+        close()
+    elif chunk:
         listing.problems.append(
             SourceError("incomplete paper at the end (cut off?)", input_name=name, index=index)
         )

@@ -364,3 +364,17 @@ def test_titles_that_differ_only_in_case_punctuation_spacing_or_unicode_form_sha
 )
 def test_arxiv_ids_are_read_without_version(value, expected):
     assert arxiv_id_from(value) == expected
+
+
+def test_a_paper_missing_its_separator_or_date_does_not_swallow_the_next_one():
+    raw = (LISTINGS / "003_699aaad9f8861ff2.txt").read_text()
+    raw = raw.replace("  • 3 authors\n·\nApr 15, 2023\n", "  • 3 authors\n", 1)
+    raw = raw.replace("·\nMar 7, 2019\n", "", 1)
+    listing = text.parse(raw.encode(), name="t", today=TODAY)
+    assert len(listing.records) == 51
+    first, second = listing.records[:2]
+    assert (first.author_count, first.published) == (3, None)
+    assert second.title.startswith("Self-Tuning Networks")
+    assert "Pointer Networks" not in second.abstract
+    assert listing.records[2].title == "Pointer Networks"
+    assert second.author_count == 5
