@@ -373,6 +373,7 @@ def source_ingest(
     )
     try:
         url, fetched = _fetch(source, day=day, session=session or http.build_session())
+        run.input = url
         if not fetched:
             run.status = IngestRun.Status.NOT_MODIFIED
             run.finished_at = timezone.now()

@@ -162,7 +162,8 @@ def clean_names(
     return tuple(name for name in names if name)
 
 
-_CATEGORY_RE = re.compile(r"^[a-z][a-z-]{0,19}(\.[A-Za-z][A-Za-z-]{0,19})?$")
+# At most 33 characters ("cond-mat.stat-mech" is among the longest real ones).
+_CATEGORY_RE = re.compile(r"^[a-z][a-z-]{0,15}(\.[A-Za-z][A-Za-z-]{0,15})?$")
 
 
 def clean_categories(values: object) -> tuple[str, ...]:
@@ -179,7 +180,7 @@ def clean_categories(values: object) -> tuple[str, ...]:
 # --- Identifiers, titles, dates. ---
 
 _NEW_ID = r"(?P<new>\d{4}\.\d{4,5})"
-_OLD_ID = r"(?P<old>[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})"
+_OLD_ID = r"(?P<old>[a-z][a-z-]{0,30}(?:\.[A-Z]{2})?/\d{7})"
 _ARXIV_ID_RE = re.compile(rf"(?:^|[^\w.])(?:{_NEW_ID}|{_OLD_ID})(?:v\d+)?(?![\w.])")
 
 
