@@ -118,3 +118,12 @@ def test_it_ingests_a_url_through_the_http_seam(transport):
     lines, _ = ingest(url)
     assert lines == [f"{url}: 4 new, 0 updated, 0 unchanged"]
     assert transport.requests[0].headers["User-Agent"].startswith("DailyPapersDigest/")
+
+
+def test_fifty_megabytes_of_garbage_are_refused_without_reading_them(tmp_path):
+    junk = tmp_path / "junk.txt"
+    with junk.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    with pytest.raises(CommandError, match=r"junk\.txt: too large \(52,428,800 bytes"):
+        ingest(str(junk))
+    assert Paper.objects.count() == 0
