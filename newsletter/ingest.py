@@ -142,7 +142,8 @@ def _upsert(
     for paper in created.values():
         paper.arxiv_id = paper.arxiv_id or None
     Paper.objects.bulk_create(list(created.values()), batch_size=_CHUNK)
-    updates = [touched[key] for key in changed]
+    # In primary key order, so concurrent ingests lock rows in the same order.
+    updates = sorted((touched[key] for key in changed), key=lambda paper: paper.pk)
     for paper in updates:
         paper.updated_at = now
     Paper.objects.bulk_update(updates, [*MERGE_FIELDS, "updated_at"], batch_size=_CHUNK)
