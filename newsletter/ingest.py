@@ -61,7 +61,6 @@ class UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
-    paper_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -71,8 +70,6 @@ class IngestResult:
     updated: int = 0
     unchanged: int = 0
     refused: list[SourceError] = field(default_factory=list)
-    listing_date: date | None = None
-    format: str = ""
     run_id: int | None = None
 
     def line(self) -> str:
@@ -150,7 +147,6 @@ def _upsert(
     _add_entries(order, origin=origin, day=day, source=source, run=run)
     counts = UpsertCounts(new=len(created), updated=len(changed))
     counts.unchanged = len(touched) - counts.new - counts.updated
-    counts.paper_ids = [paper.pk for paper in touched.values()]
     return counts
 
 
@@ -310,9 +306,7 @@ def listing_store(
 ) -> IngestResult:
     """Store a parsed listing, recording an IngestRun (unless ``dry_run``)."""
     day = listing.listing_date or today
-    result = IngestResult(
-        input=listing.name, refused=list(listing.problems), listing_date=day, format=listing.format
-    )
+    result = IngestResult(input=listing.name, refused=list(listing.problems))
     origin = origin or (source.name if source else _origin_of(listing.name))
     with transaction.atomic():
         run = None
@@ -332,6 +326,7 @@ def listing_store(
             transaction.set_rollback(True)
         else:
             _finish(run, result)
+            run.save()
             result.run_id = run.pk
     return result
 
@@ -346,7 +341,6 @@ def _finish(run: IngestRun, result: IngestResult) -> None:
     run.refused_count = len(result.refused)
     run.error = "\n".join(str(problem) for problem in result.refused[:50])
     run.finished_at = timezone.now()
-    run.save()
 
 
 def _origin_of(name: str) -> str:
@@ -360,65 +354,97 @@ def _origin_of(name: str) -> str:
 
 
 def source_ingest(
-    *, source_id: int, day: date, session: requests.Session | None = None
+    *,
+    source_id: int,
+    day: date,
+    session: requests.Session | None = None,
+    dry_run: bool = False,
 ) -> IngestRun:
-    """Ingest one Source for ``day``. The returned IngestRun says how it went (or why not)."""
+    """Ingest one Source for ``day``. The returned IngestRun says how it went, or why not.
+
+    With ``dry_run`` nothing is written (the run returned is unsaved) and the request is
+    unconditional, so the counts say what a real run would store.
+    """
     source = Source.objects.get(pk=source_id)
-    started = timezone.now()
-    run = IngestRun.objects.create(
+    run = IngestRun(
         source=source,
         input=source.url_template[:2000],
         format=source.format,
         listing_date=day,
-        started_at=started,
+        started_at=timezone.now(),
     )
+    if not dry_run:
+        run.save()
     try:
-        url, fetched = _fetch(source, day=day, session=session or http.build_session())
-        run.input = url
+        url, fetched = _fetch(
+            source, day=day, session=session or http.build_session(), conditional=not dry_run
+        )
+        run.input = url[:2000]
         if not fetched:
             run.status = IngestRun.Status.NOT_MODIFIED
             run.finished_at = timezone.now()
-            run.save()
-            return run
-        listing = _parse_pages(source, fetched, day=day)
-        with transaction.atomic():
-            counts = papers_upsert(
-                records=listing.records,
-                origin=source.name,
-                listing_date=day,
-                source=source,
-                run=run,
-            )
-            result = IngestResult(
-                input=source.name,
-                new=counts.new,
-                updated=counts.updated,
-                unchanged=counts.unchanged,
-                refused=listing.problems,
-            )
-            _finish(run, result)
-            _remember_validators(source, url, fetched[0])
+        else:
+            _store_pages(source, fetched, run=run, url=url, day=day, dry_run=dry_run)
     except SourceError as exc:
         _fail(run, str(exc))
     except Exception as exc:
         _fail(run, f"unexpected {type(exc).__name__}: {str(exc)[:500]}")
         raise
+    finally:
+        if not dry_run:
+            run.save()
     return run
 
 
-def sources_ingest(*, day: date, session: requests.Session | None = None) -> list[IngestRun]:
+def _store_pages(
+    source: Source,
+    fetched: list[http.FetchResult],
+    *,
+    run: IngestRun,
+    url: str,
+    day: date,
+    dry_run: bool,
+) -> None:
+    listing = _parse_pages(source, fetched, day=day)
+    with transaction.atomic():
+        counts = papers_upsert(
+            records=listing.records,
+            origin=source.name,
+            listing_date=day,
+            source=source,
+            run=None if dry_run else run,
+        )
+        result = IngestResult(
+            input=source.name,
+            new=counts.new,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            refused=listing.problems,
+        )
+        _finish(run, result)
+        if dry_run:
+            transaction.set_rollback(True)
+        else:
+            _remember_validators(source, url, fetched[0])
+
+
+def sources_ingest(
+    *, day: date, session: requests.Session | None = None, dry_run: bool = False
+) -> list[IngestRun]:
     """Ingest every enabled Source, one after another; one failing never stops the others."""
     runs = []
     for source_id in Source.objects.filter(enabled=True).values_list("pk", flat=True):
         try:
-            runs.append(source_ingest(source_id=source_id, day=day, session=session))
+            runs.append(
+                source_ingest(source_id=source_id, day=day, session=session, dry_run=dry_run)
+            )
         except Exception:
             logger.exception("source %s failed", source_id)
     return runs
 
 
 def _fetch(
-    source: Source, *, day: date, session: requests.Session
+    source: Source, *, day: date, session: requests.Session, conditional: bool = True
 ) -> tuple[str, list[http.FetchResult]]:
     """The source's URL for ``day`` and the pages fetched from it ([] when not modified)."""
     try:
@@ -426,7 +452,7 @@ def _fetch(
     except ValueError as exc:
         raise SourceError(str(exc), input_name=source.name) from None
     validators = {}
-    if source.cached_url == url:
+    if conditional and source.cached_url == url:
         validators = {"etag": source.etag, "last_modified": source.last_modified}
 
     results: list[http.FetchResult] = []
@@ -476,4 +502,3 @@ def _fail(run: IngestRun, error: str) -> None:
     run.status = IngestRun.Status.FAILED
     run.error = error
     run.finished_at = timezone.now()
-    run.save()

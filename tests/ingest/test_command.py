@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from io import StringIO
 
@@ -9,9 +10,10 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from newsletter.models import ListingEntry, Paper
+from newsletter.models import IngestRun, ListingEntry, Paper, Source
 
 from .conftest import DATA, LISTINGS, Reply
+from .feeds import atom_feed
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +129,32 @@ def test_fifty_megabytes_of_garbage_are_refused_without_reading_them(tmp_path):
     with pytest.raises(CommandError, match=r"junk\.txt: too large \(52,428,800 bytes"):
         ingest(str(junk))
     assert Paper.objects.count() == 0
+
+
+def test_sources_option_runs_every_enabled_source_like_the_daily_job(transport, settings):
+    settings.INGEST_HTTP_RETRIES = 0
+    Source.objects.exclude(name__in=["arXiv cs.LG", "arXiv cs.CL"]).update(enabled=False)
+    feed = atom_feed((DATA / "arxiv/api_query_10_entries.atom.xml").read_bytes())
+    transport.add("https://rss.arxiv.org/atom/cs.LG", Reply(body=feed))
+    transport.add("https://rss.arxiv.org/atom/cs.CL", Reply(status=500))
+    out, err = StringIO(), StringIO()
+    with pytest.raises(
+        CommandError, match=re.escape("arXiv cs.CL: https://rss.arxiv.org/atom/cs.CL: HTTP 500")
+    ):
+        call_command(
+            "ingest", "--sources", "--date", "2025-10-20", "--dry-run", stdout=out, stderr=err
+        )
+    assert out.getvalue() == "arXiv cs.LG: 10 new, 0 updated, 0 unchanged\n"
+    assert (Paper.objects.count(), IngestRun.objects.count()) == (0, 0)
+    transport.add("https://rss.arxiv.org/atom/cs.CL", Reply(body=feed))
+    lines, _ = ingest("--sources", "--date", "2025-10-20")
+    assert lines == [
+        "arXiv cs.CL: 10 new, 0 updated, 0 unchanged",
+        "arXiv cs.LG: 0 new, 0 updated, 10 unchanged",
+    ]
+    assert IngestRun.objects.filter(status="ok").count() == 2
+
+
+def test_it_asks_for_inputs_or_sources():
+    with pytest.raises(CommandError, match="PATH_OR_URL, or --sources"):
+        ingest()

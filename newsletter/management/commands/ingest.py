@@ -7,21 +7,29 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from newsletter import http
-from newsletter.ingest import listing_ingest
+from newsletter.ingest import listing_ingest, sources_ingest
+from newsletter.models import IngestRun
 from newsletter.sources import FORMATS, SourceError
 
 
 class Command(BaseCommand):
     help = (
         "Ingest daily paper listings (Hugging Face page or API JSON, arXiv Atom/RSS, text "
-        "captures) from files, directories and URLs. Prints '<input>: N new, M updated, "
-        "K unchanged' per input; fails naming any input that is not a listing."
+        "captures) from files, directories and URLs, or with --sources every enabled Source "
+        "(what the daily beat entry runs). Prints '<input>: N new, M updated, K unchanged' per "
+        "input; fails naming any input that is not a listing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
+        parser.add_argument("inputs", nargs="*", metavar="PATH_OR_URL")
+        parser.add_argument(
+            "--sources",
+            action="store_true",
+            help="Also fetch every enabled Source (admin: Sources) for --date, default today.",
+        )
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
         parser.add_argument(
             "--date",
@@ -34,6 +42,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if not options["inputs"] and not options["sources"]:
+            raise CommandError("Give at least one PATH_OR_URL, or --sources.")
+        failures = self._ingest_inputs(options)
+        if options["sources"]:
+            failures += self._ingest_sources(options)
+        if failures:
+            raise CommandError(
+                f"{len(failures)} input(s) not ingested: " + "; ".join(failures)[:2000]
+            )
+
+    def _ingest_inputs(self, options: dict) -> list[str]:
         failures: list[str] = []
         for name in _expand(options["inputs"]):
             try:
@@ -52,10 +71,26 @@ class Command(BaseCommand):
             self.stdout.write(result.line())
             for problem in result.refused:
                 self.stderr.write(f"refused {problem}")
-        if failures:
-            raise CommandError(
-                f"{len(failures)} input(s) not ingested: " + "; ".join(failures)[:2000]
-            )
+        return failures
+
+    def _ingest_sources(self, options: dict) -> list[str]:
+        day = options["date"] or timezone.now().date()
+        failures: list[str] = []
+        for run in sources_ingest(day=day, dry_run=options["dry_run"]):
+            name = run.source.name
+            if run.status == IngestRun.Status.FAILED:
+                failures.append(f"{name}: {run.error}")
+                self.stderr.write(f"{name}: {run.error}")
+            elif run.status == IngestRun.Status.NOT_MODIFIED:
+                self.stdout.write(f"{name}: not modified since the last run")
+            else:
+                self.stdout.write(
+                    f"{name}: {run.new_count} new, {run.updated_count} updated, "
+                    f"{run.unchanged_count} unchanged"
+                )
+                if run.error:
+                    self.stderr.write(run.error)
+        return failures
 
 
 def _iso_date(value: str) -> date:
