@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import requests
 from django.conf import settings
@@ -261,7 +261,6 @@ def listing_ingest(
     listing_date: date | None = None,
     today: date | None = None,
     dry_run: bool = False,
-    source: Source | None = None,
     origin: str | None = None,
 ) -> IngestResult:
     """Parse ``data`` and store its papers. Raises SourceError (and records a failed
@@ -280,7 +279,6 @@ def listing_ingest(
     except SourceError as exc:
         if not dry_run:
             IngestRun.objects.create(
-                source=source,
                 input=name[:2000],
                 format=format if format != "auto" else "",
                 listing_date=listing_date,
@@ -291,7 +289,7 @@ def listing_ingest(
             )
         raise
     return listing_store(
-        listing=listing, today=today, dry_run=dry_run, source=source, origin=origin, started=started
+        listing=listing, today=today, dry_run=dry_run, origin=origin, started=started
     )
 
 
@@ -300,27 +298,24 @@ def listing_store(
     listing: Listing,
     today: date,
     dry_run: bool = False,
-    source: Source | None = None,
     origin: str | None = None,
-    started=None,
+    started: datetime | None = None,
 ) -> IngestResult:
-    """Store a parsed listing, recording an IngestRun (unless ``dry_run``)."""
+    """Store a parsed listing, recording an IngestRun (unless ``dry_run``). Entries are filed
+    under ``origin``, by default the file's name or the URL."""
     day = listing.listing_date or today
     result = IngestResult(input=listing.name, refused=list(listing.problems))
-    origin = origin or (source.name if source else _origin_of(listing.name))
+    origin = origin or _origin_of(listing.name)
     with transaction.atomic():
         run = None
         if not dry_run:
             run = IngestRun.objects.create(
-                source=source,
                 input=listing.name[:2000],
                 format=listing.format,
                 listing_date=day,
                 started_at=started or timezone.now(),
             )
-        counts = papers_upsert(
-            records=listing.records, origin=origin, listing_date=day, source=source, run=run
-        )
+        counts = papers_upsert(records=listing.records, origin=origin, listing_date=day, run=run)
         result.new, result.updated, result.unchanged = counts.new, counts.updated, counts.unchanged
         if run is None:
             transaction.set_rollback(True)
