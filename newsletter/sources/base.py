@@ -1,0 +1,228 @@
+"""Records, the one error type, and the cleaning every parser applies to untrusted upstream text.
+
+Nothing here touches the ORM or the network: parsers turn bytes into ``Listing`` objects or raise
+``SourceError``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+# Bounds on what we store from upstream; anything longer is cut (text) or dropped (list items).
+MAX_INPUT_BYTES = 20 * 1024 * 1024
+MAX_TITLE = 1000
+MAX_ABSTRACT = 20_000
+MAX_AUTHOR = 300
+MAX_AUTHORS = 2000
+MAX_AI_SUMMARY = 5000
+MAX_KEYWORD = 200
+MAX_KEYWORDS = 100
+MAX_URL = 2000
+MAX_CATEGORIES = 20
+MAX_NORMALIZED_TITLE = 500
+
+
+class SourceError(Exception):
+    """An input (or one record of it) that is not a usable listing. Always names the input."""
+
+    def __init__(self, message: str, *, input_name: str, index: int | None = None) -> None:
+        self.message = message
+        self.input_name = input_name
+        self.index = index
+        where = input_name if index is None else f"{input_name}: record {index + 1}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class PaperRecord:
+    """What one listing says about one paper; empty/None means "not said"."""
+
+    title: str
+    arxiv_id: str = ""
+    abstract: str = ""
+    authors: tuple[str, ...] = ()
+    author_count: int | None = None
+    published: date | None = None
+    categories: tuple[str, ...] = ()
+    hf_url: str = ""
+    abs_url: str = ""
+    pdf_url: str = ""
+    code_url: str = ""
+    project_url: str = ""
+    thumbnail_url: str = ""
+    upvotes: int | None = None
+    ai_summary: str = ""
+    ai_keywords: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Listing:
+    """A parsed input: its good records in listing order, and the records that were refused."""
+
+    name: str
+    format: str
+    records: list[PaperRecord] = field(default_factory=list)
+    problems: list[SourceError] = field(default_factory=list)
+    listing_date: date | None = None
+
+
+# --- Decoding. ---
+
+
+def decode_text(data: bytes, *, name: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """Bytes to text, refusing what is empty, too large, binary or not UTF-8."""
+    check_size(data, name=name, max_bytes=max_bytes)
+    if b"\x00" in data[:65536]:
+        raise SourceError("binary data, not a listing", input_name=name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"not UTF-8 text (invalid byte at offset {exc.start})", input_name=name
+        ) from None
+    if not text.strip():
+        raise SourceError("empty input", input_name=name)
+    return text
+
+
+def check_size(data: bytes, *, name: str, max_bytes: int = MAX_INPUT_BYTES) -> None:
+    if not isinstance(data, bytes | bytearray):
+        raise SourceError("input is not bytes", input_name=name)
+    if not data.strip():
+        raise SourceError("empty input", input_name=name)
+    if len(data) > max_bytes:
+        raise SourceError(
+            f"too large ({len(data):,} bytes; the limit is {max_bytes:,})", input_name=name
+        )
+
+
+# --- Cleaning untrusted text. ---
+
+_SCRIPT_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+# Only things shaped like real tags: "<b>", "</a>", '<a href="x">'. LaTeX such as "$a<b$" or
+# "x > y" is left alone because "<" must be followed by a tag name and the tag must close.
+_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s+[^<>]*)?/?>")
+_BIDI = dict.fromkeys(
+    [0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF]
+)
+_SPACE_RE = re.compile(r"\s+")
+
+
+def clean_text(value: object, *, limit: int) -> str:
+    """Plain text: tags stripped, entities decoded, control characters and runs of whitespace
+    (hard line breaks included) made single spaces, NFC, at most ``limit`` characters."""
+    if not isinstance(value, str) or not value:
+        return ""
+    text = value
+    if "<" in text:
+        text = _COMMENT_RE.sub(" ", _SCRIPT_RE.sub(" ", text))
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = text.translate(_BIDI)
+    if not text.isprintable():
+        text = "".join(
+            " " if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Zl", "Zp") else ch for ch in text
+        )
+    text = _SPACE_RE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def clean_url(value: object) -> str:
+    """An http(s) URL without whitespace, or ""."""
+    if not isinstance(value, str):
+        return ""
+    url = value.strip()
+    if len(url) > MAX_URL or not url.lower().startswith(("https://", "http://")):
+        return ""
+    if any(ch.isspace() or unicodedata.category(ch)[0] == "C" for ch in url):
+        return ""
+    return url
+
+
+def clean_int(value: object, *, maximum: int = 10**9) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= maximum else None
+
+
+def clean_names(
+    values: object, *, limit: int = MAX_AUTHORS, size: int = MAX_AUTHOR
+) -> tuple[str, ...]:
+    if not isinstance(values, list | tuple):
+        return ()
+    names = (clean_text(value, limit=size) for value in values[:limit])
+    return tuple(name for name in names if name)
+
+
+# At most 33 characters ("cond-mat.stat-mech" is among the longest real ones).
+_CATEGORY_RE = re.compile(r"^[a-z][a-z-]{0,15}(\.[A-Za-z][A-Za-z-]{0,15})?$")
+
+
+def clean_categories(values: object) -> tuple[str, ...]:
+    """Valid arXiv category codes, first occurrence kept, order kept (primary first)."""
+    if not isinstance(values, list | tuple):
+        return ()
+    seen: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, str) and _CATEGORY_RE.match(value.strip()):
+            seen.setdefault(value.strip(), None)
+    return tuple(seen)[:MAX_CATEGORIES]
+
+
+# --- Identifiers, titles, dates. ---
+
+_NEW_ID = r"(?P<new>\d{4}\.\d{4,5})"
+_OLD_ID = r"(?P<old>[a-z][a-z-]{0,30}(?:\.[A-Z]{2})?/\d{7})"
+_ARXIV_ID_RE = re.compile(rf"(?:^|[^\w.])(?:{_NEW_ID}|{_OLD_ID})(?:v\d+)?(?![\w.])")
+
+
+def arxiv_id_from(value: object) -> str:
+    """The versionless arXiv id in an id, URL or guid ("http://arxiv.org/abs/2202.12139v1",
+    "oai:arXiv.org:astro-ph/0601001v2", "2410.17243"), or ""."""
+    if not isinstance(value, str) or len(value) > MAX_URL:
+        return ""
+    match = _ARXIV_ID_RE.search(value.strip())
+    if not match:
+        return ""
+    return match.group("new") or match.group("old")
+
+
+def arxiv_links(arxiv_id: str) -> tuple[str, str]:
+    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+_PUNCT_RE = re.compile(r"[\W_]+")
+
+
+def normalize_title(title: str) -> str:
+    """The key two listings share for one paper: NFKC, case-folded, punctuation and whitespace
+    reduced to single spaces."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    key = _PUNCT_RE.sub(" ", text).strip() or _SPACE_RE.sub(" ", text).strip()
+    return key[:MAX_NORMALIZED_TITLE].rstrip()
+
+
+def iso_date(value: object) -> date | None:
+    """The date of an ISO 8601 timestamp ("2024-10-22T17:59:30.000Z"), or None."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return plausible(parsed.date())
+
+
+def plausible(day: date | None) -> date | None:
+    return day if day is not None and 1980 <= day.year <= 2200 else None
