@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from subscriptions import selectors, services
+from subscriptions.addresses import address_hash
 from subscriptions.models import ConsentRecord, Interest, Subscriber, SuppressedAddress, Topic
 
 
@@ -154,6 +155,12 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
     list_filter = ["reason"]
     search_fields = ["address_hash"]
     readonly_fields = ["address_hash", "reason", "created_at"]
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        # Staff type an address; the list holds only hashes.
+        if "@" in search_term:
+            return queryset.filter(address_hash=address_hash(search_term)), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
