@@ -239,7 +239,9 @@ LOGGING = {
 
 # --- Subscriptions (issue 4): signed-link lifetimes and abuse limits. ---
 # Confirmation links (signup, email change) expire after this many days.
-SUBSCRIPTIONS_CONFIRM_LINK_DAYS = env_int("SUBSCRIPTIONS_CONFIRM_LINK_DAYS", 7, minimum=1, maximum=30)
+SUBSCRIPTIONS_CONFIRM_LINK_DAYS = env_int(
+    "SUBSCRIPTIONS_CONFIRM_LINK_DAYS", 7, minimum=1, maximum=30
+)
 # Preference and unsubscribe links stay valid this long (at least a year: old digests keep working).
 SUBSCRIPTIONS_MANAGE_LINK_DAYS = env_int("SUBSCRIPTIONS_MANAGE_LINK_DAYS", 730, minimum=365)
 # A confirmation or "manage" email is sent to one address at most once per this many minutes.

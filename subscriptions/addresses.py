@@ -1,4 +1,4 @@
-"""Email addresses: one normal form, and the hash the suppression list keeps instead of the address."""
+"""Email addresses: one normal form, and the hash the suppression list keeps instead."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ MAX_EMAIL_LENGTH = 254
 
 
 def address_normalise(value: str) -> str:
-    """Strip and lower-case ``value``; raise ``ValidationError`` unless it is one plausible address."""
+    """Strip and lower-case ``value``; ``ValidationError`` unless it is one plausible address."""
     address = (value or "").strip().lower()
     if not address or len(address) > MAX_EMAIL_LENGTH:
         raise ValidationError("Enter a valid email address.", code="invalid")

@@ -14,7 +14,10 @@ from subscriptions.parsing import arxiv_ids_parse, terms_parse, timezone_names
 FORM_VERSION = "signup-2026-11"
 # Generous for 50 terms of 100 characters with separators; anything longer is not typing.
 _TERMS_MAX_CHARS = MAX_INTERESTS * (MAX_INTEREST_LENGTH + 2)
-_TERMS_HELP = f"One per line (or separated by ;). Up to {MAX_INTERESTS}, each up to {MAX_INTEREST_LENGTH} characters."
+_TERMS_HELP = (
+    f"One per line (or separated by ;). Up to {MAX_INTERESTS}, "
+    f"each up to {MAX_INTEREST_LENGTH} characters."
+)
 
 
 class EmailField(forms.CharField):

@@ -97,7 +97,7 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
-    # When a confirmation or "manage" link was last mailed: re-sends wait SUBSCRIPTIONS_RESEND_MINUTES.
+    # When a confirmation or "manage" link was last mailed (re-sends wait a while).
     link_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Updated by delivery when a digest goes out.
     last_emailed_at = models.DateTimeField(null=True, blank=True)

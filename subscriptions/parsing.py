@@ -1,4 +1,4 @@
-"""Pure parsers for what people type: lists of terms, arXiv ids, frequencies. Shared by forms and import."""
+"""Pure parsers for what people type (terms, arXiv ids, frequencies); for forms and import."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def terms_parse(text: str, *, label: str = "terms") -> list[str]:
 
 
 def arxiv_id_normalise(value: str) -> str:
-    """``2401.01234``, ``arXiv:2401.01234v2`` or an abs/pdf URL -> ``2401.01234``; else ValidationError."""
+    """``2401.01234``, ``arXiv:2401.01234v2`` or an abs/pdf URL -> ``2401.01234``."""
     candidate = _ARXIV_PREFIX.sub("", value.strip()).removesuffix(".pdf")
     for pattern in (_ARXIV_NEW, _ARXIV_OLD):
         match = pattern.match(candidate)

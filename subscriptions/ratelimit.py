@@ -1,4 +1,4 @@
-"""Fixed-window rate limits in Django's cache (Redis when REDIS_URL is set, local memory otherwise)."""
+"""Fixed-window rate limits in Django's cache (Redis when REDIS_URL is set, else local memory)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 
 def rate_limit_exceeded(*, scope: str, key: str, limit: int, window_seconds: int = 3600) -> bool:
-    """Count one attempt for ``key`` in ``scope``; True once more than ``limit`` fall in the window."""
+    """Count one attempt for ``key`` in ``scope``; True once over ``limit`` in the window."""
     window = int(time.time() // window_seconds)
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # keys never hold addresses in clear
     cache_key = f"ratelimit:{scope}:{digest}:{window}"

@@ -15,7 +15,7 @@ def topics_active() -> QuerySet[Topic]:
 
 
 def topics_grouped(topics: list[Topic]) -> list[tuple[str, list[Topic]]]:
-    """``topics`` as (group heading, topics) pairs; groups come in the order of their first topic."""
+    """``topics`` as (group heading, topics) pairs, groups in the order of their first topic."""
     groups: dict[str, list[Topic]] = {}
     for topic in topics:
         groups.setdefault(topic.group, []).append(topic)
@@ -23,7 +23,7 @@ def topics_grouped(topics: list[Topic]) -> list[tuple[str, list[Topic]]]:
 
 
 def topics_with_counts() -> QuerySet[Topic]:
-    """Every topic with ``subscriber_count`` (active subscribers) and ``total_count`` (any status)."""
+    """Topics with ``subscriber_count`` (active subscribers) and ``total_count`` (any status)."""
     return Topic.objects.annotate(
         subscriber_count=Count(
             "subscribers", filter=Q(subscribers__status=Subscriber.Status.ACTIVE)

@@ -150,9 +150,9 @@ def subscriber_signup(*, email: str, preferences: dict, meta: ConsentMeta) -> No
     with transaction.atomic():
         try:
             with transaction.atomic():
-                subscriber, created = Subscriber.objects.get_or_create(email=email)
+                subscriber, _ = Subscriber.objects.get_or_create(email=email)
         except IntegrityError:  # a concurrent signup for the same address won
-            subscriber, created = Subscriber.objects.get(email=email), False
+            subscriber = Subscriber.objects.get(email=email)
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         if subscriber.status not in (Status.ACTIVE, Status.PAUSED):
             if subscriber.status in STOPPED:
@@ -173,7 +173,7 @@ def subscriber_send_link(*, email: str) -> None:
 
 
 def subscriber_resend_confirmation(*, subscriber: Subscriber) -> bool:
-    """Staff action: mail the confirmation link again to a pending subscriber (respects the window)."""
+    """Staff action: mail a pending subscriber the confirmation again (respects the window)."""
     return subscriber.status == Status.PENDING and _link_send(subscriber)
 
 
@@ -264,7 +264,7 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, meta: ConsentMeta) -> bool
 
 
 def subscriber_resubscribe(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
-    """One click from a signed link: the click itself proves the address's owner wants mail again."""
+    """One click from a signed link: the click proves the address's owner wants mail again."""
     return _status_set(
         subscriber,
         allowed_from=[Status.PENDING, *STOPPED],
@@ -345,7 +345,7 @@ def subscriber_suppress(
     reason: str = SuppressedAddress.Reason.STAFF,
     meta: ConsentMeta | None = None,
 ) -> None:
-    """Stop all mail to the subscriber until its owner confirms again (staff, bounces, complaints)."""
+    """Stop all mail to the subscriber until its owner confirms again (staff, bounce, complaint)."""
     status = {
         SuppressedAddress.Reason.BOUNCED: Status.BOUNCED,
         SuppressedAddress.Reason.COMPLAINED: Status.COMPLAINED,

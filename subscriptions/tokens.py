@@ -1,4 +1,4 @@
-"""Signed links for subscribers: ``<public id>.<link version>[.<extra>]`` signed with a salt per purpose.
+"""Signed links for subscribers: ``<public id>.<link version>[.<extra>]``, salted per purpose.
 
 A token carries the subscriber's random ``public_id``, never the address. Bumping
 ``Subscriber.link_version`` revokes every link issued before. The digest email calls

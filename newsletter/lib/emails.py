@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 
 
 def list_unsubscribe_headers(*, url: str, mailto: str = "") -> dict[str, str]:
-    """RFC 2369 + RFC 8058 headers: mail clients show an unsubscribe button that POSTs to ``url``."""
+    """RFC 2369 + RFC 8058 headers: mail clients show a button that POSTs to ``url``."""
     targets = [f"<{url}>"]
     if mailto:
         targets.append(f"<mailto:{mailto}>")

@@ -27,7 +27,8 @@ def topics(db):
     ]
     return [
         Topic.objects.update_or_create(
-            slug=slug, defaults={"group": group, "name": name, "description": f"{name}.", "position": i}
+            slug=slug,
+            defaults={"group": group, "name": name, "description": f"{name}.", "position": i},
         )[0]
         for i, (group, slug, name) in enumerate(rows)
     ]
@@ -55,7 +56,7 @@ def signup_data(**overrides) -> dict:
 
 
 def link_in(message, kind: str) -> str:
-    """The path of the first link of ``kind`` (confirm, preferences, unsubscribe, ...) in a message."""
+    """The path of the first link of ``kind`` (confirm, preferences, ...) in a message."""
     match = re.search(rf"http://testserver(/{kind}/[^/\s\"]+/)", message.body)
     assert match, f"no /{kind}/ link in:\n{message.body}"
     return match.group(1)

@@ -22,9 +22,13 @@ def staff(admin_client):
 def people(make_subscriber, topics):
     active = make_subscriber(email="active@example.com")
     active.topics.add(topics[0])
-    Interest.objects.create(subscriber=active, kind="keyword", value="=HYPERLINK(\"http://evil\")")
-    ConsentRecord.objects.create(subscriber=active, action="signup", ip="192.0.2.9", user_agent="UA/1")
-    pending = make_subscriber(email="pending@example.com", status=Subscriber.Status.PENDING, frequency="weekly")
+    Interest.objects.create(subscriber=active, kind="keyword", value='=HYPERLINK("http://evil")')
+    ConsentRecord.objects.create(
+        subscriber=active, action="signup", ip="192.0.2.9", user_agent="UA/1"
+    )
+    pending = make_subscriber(
+        email="pending@example.com", status=Subscriber.Status.PENDING, frequency="weekly"
+    )
     pending.topics.add(topics[1])
     return active, pending
 
@@ -95,12 +99,15 @@ def test_topics_show_subscriber_counts(staff, people):
 
 
 def test_suppressed_addresses_are_searchable_by_address(staff):
-    SuppressedAddress.objects.create(address_hash=address_hash("gone@example.com"), reason="deleted")
+    SuppressedAddress.objects.create(
+        address_hash=address_hash("gone@example.com"), reason="deleted"
+    )
     html = staff.get("/admin/subscriptions/suppressedaddress/?q=Gone@Example.com").content.decode()
     assert address_hash("gone@example.com")[:12] in html
-    assert "0 suppressed addresses" in staff.get(
-        "/admin/subscriptions/suppressedaddress/?q=other@example.com"
-    ).content.decode()
+    assert (
+        "0 suppressed addresses"
+        in staff.get("/admin/subscriptions/suppressedaddress/?q=other@example.com").content.decode()
+    )
 
 
 def test_the_catalogue_migration_created_at_least_thirty_topics():

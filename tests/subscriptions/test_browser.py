@@ -15,7 +15,7 @@ from django.core import mail
 
 from subscriptions.models import Subscriber, Topic
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are still synchronous.
+# Playwright's sync API runs an event loop in this thread; our ORM calls are still synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,7 +43,9 @@ def browser_page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": 900, "height": 1000})
         page.set_default_timeout(15_000)
         yield page
@@ -62,7 +64,9 @@ def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_se
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     Topic.objects.create(slug="b-llms", name="Browser LLMs", group="Language", description="LLMs.")
-    Topic.objects.create(slug="b-rl", name="Browser RL", group="Learning", description="RL.", position=1)
+    Topic.objects.create(
+        slug="b-rl", name="Browser RL", group="Learning", description="RL.", position=1
+    )
     page = browser_page
 
     def shot(name: str) -> None:
@@ -72,7 +76,9 @@ def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_se
     shot("01-home")
     page.get_by_label("Your email address").fill("Browser.Reader@Example.com")
     page.get_by_label("Browser LLMs").check()
-    page.get_by_label("Your own keywords and phrases").fill("<script>alert(1)</script>\nmixture of experts")
+    page.get_by_label("Your own keywords and phrases").fill(
+        "<script>alert(1)</script>\nmixture of experts"
+    )
     page.get_by_role("button", name="Subscribe").click()
     page.get_by_role("heading", name="Check your inbox").wait_for()
     shot("02-check-inbox")
@@ -115,5 +121,6 @@ def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_se
     assert Subscriber.objects.get().status == "unsubscribed"
     assert sorted(p.name for p in SCREENSHOTS.glob("*.png")) == [
         "01-home.png", "02-check-inbox.png", "03-confirm.png", "04-confirmed.png",
-        "05-preferences.png", "06-preferences-saved.png", "07-unsubscribe.png", "08-unsubscribed.png",
+        "05-preferences.png", "06-preferences-saved.png", "07-unsubscribe.png",
+        "08-unsubscribed.png",
     ]  # fmt: skip

@@ -85,7 +85,9 @@ def test_the_link_works_for_seven_days_then_gets_a_friendly_400(client, pending)
     ],
 )
 def test_tampered_links_get_a_friendly_400(client, pending, mangle):
-    response = client.post(f"/confirm/{mangle(tokens.token_make(subscriber=pending, purpose=Purpose.CONFIRM))}/")
+    response = client.post(
+        f"/confirm/{mangle(tokens.token_make(subscriber=pending, purpose=Purpose.CONFIRM))}/"
+    )
     assert response.status_code == 400
     assert "This link does not work" in response.content.decode()
     pending.refresh_from_db()

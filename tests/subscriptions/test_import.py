@@ -32,7 +32,8 @@ def run(path, *args) -> str:
 
 def test_it_creates_confirmed_subscribers_with_their_preferences(csv_file, topics):
     path = csv_file(
-        "Ada@Example.com,t-llms;t-vision,graph neural nets;<b>bold</b>,survey,weekly:fri,18,Europe/Paris,20\n"
+        "Ada@Example.com,t-llms;t-vision,graph neural nets;<b>bold</b>,survey,"
+        "weekly:fri,18,Europe/Paris,20\n"
         "bob@example.com,,diffusion,,,,,\n"
     )
     out = run(path, "--confirmed")
@@ -87,11 +88,15 @@ def test_confirmed_activates_a_pending_subscriber(csv_file, make_subscriber):
 
 
 def test_it_never_resubscribes_suppressed_or_unsubscribed_addresses(csv_file, make_subscriber):
-    SuppressedAddress.objects.create(address_hash=address_hash("gone@example.com"), reason="deleted")
+    SuppressedAddress.objects.create(
+        address_hash=address_hash("gone@example.com"), reason="deleted"
+    )
     make_subscriber(email="left@example.com", status="unsubscribed")
     make_subscriber(email="bounced@example.com", status="bounced")
     out = run(
-        csv_file("Gone@example.com,t-llms,,,,,,\nleft@example.com,t-llms,,,,,,\nbounced@example.com,,,,,,,\n"),
+        csv_file(
+            "Gone@example.com,t-llms,,,,,,\nleft@example.com,t-llms,,,,,,\nbounced@example.com,,,,,,,\n"
+        ),
         "--confirmed",
     )
     assert "created 0, updated 0, skipped 3" in out

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 def subscriber(make_subscriber, topics):
     subscriber = make_subscriber()
     subscriber.topics.add(topics[0])
-    Interest.objects.create(subscriber=subscriber, kind="keyword", value="<script>alert(1)</script>")
+    Interest.objects.create(
+        subscriber=subscriber, kind="keyword", value="<script>alert(1)</script>"
+    )
     ConsentRecord.objects.create(subscriber=subscriber, action="confirm", ip="192.0.2.1")
     return subscriber
 
@@ -68,7 +70,11 @@ def test_saving_updates_everything_and_records_the_change(client, subscriber, to
     assert subscriber.followed_authors == ["Yann LeCun"]
     assert subscriber.liked_papers == ["1706.03762", "2401.01234"]
     assert (subscriber.frequency, subscriber.weekday, subscriber.send_hour) == ("weekly", 4, 18)
-    assert (subscriber.timezone, subscriber.max_papers, subscriber.format) == ("Europe/Berlin", 25, "text")
+    assert (subscriber.timezone, subscriber.max_papers, subscriber.format) == (
+        "Europe/Berlin",
+        25,
+        "text",
+    )
     assert subscriber.consents.filter(action="change").count() == 1
 
 
@@ -78,10 +84,15 @@ def test_saving_the_same_values_twice_records_one_change(client, subscriber, top
     assert subscriber.consents.filter(action="change").count() == 1
 
 
-def test_deliverable_subscribers_are_read_in_three_queries(subscriber, make_subscriber, django_assert_num_queries):
+def test_deliverable_subscribers_are_read_in_three_queries(
+    subscriber, make_subscriber, django_assert_num_queries
+):
     make_subscriber(email="other@example.com")
     with django_assert_num_queries(3):
-        rows = [(s.keywords, list(s.topics.all()), s.liked_papers) for s in selectors.subscribers_deliverable()]
+        rows = [
+            (s.keywords, list(s.topics.all()), s.liked_papers)
+            for s in selectors.subscribers_deliverable()
+        ]
     assert len(rows) == 2
 
 
@@ -99,7 +110,9 @@ def test_deliverable_subscribers_are_read_in_three_queries(subscriber, make_subs
         ("keywords", "\n".join(f"k{i}" for i in range(51))),
     ],
 )
-def test_invalid_preferences_are_refused_and_nothing_changes(client, subscriber, topics, field, value):
+def test_invalid_preferences_are_refused_and_nothing_changes(
+    client, subscriber, topics, field, value
+):
     response = client.post(prefs_path(subscriber), form_data(topics, **{field: value}))
     assert response.status_code == 200
     assert 'class="errorlist' in response.content.decode()
@@ -110,8 +123,9 @@ def test_invalid_preferences_are_refused_and_nothing_changes(client, subscriber,
 
 def test_pause_resume_unsubscribe_and_resubscribe_from_the_page(client, subscriber):
     url = prefs_path(subscriber) + "status/"
-    for action, status in [("pause", "paused"), ("resume", "active"), ("unsubscribe", "unsubscribed"),
-                           ("resubscribe", "active")]:  # fmt: skip
+    steps = [("pause", "paused"), ("resume", "active"), ("unsubscribe", "unsubscribed"),
+             ("resubscribe", "active")]  # fmt: skip
+    for action, status in steps:
         response = client.post(url, {"action": action})
         assert response.status_code == 200
         subscriber.refresh_from_db()
@@ -165,7 +179,9 @@ def test_asking_for_a_second_new_address_voids_the_first_link(client, subscriber
     assert Subscriber.objects.get().email == "second@example.org"
 
 
-def test_moving_to_an_address_another_subscriber_has_sends_them_a_manage_link(client, subscriber, make_subscriber):
+def test_moving_to_an_address_another_subscriber_has_sends_them_a_manage_link(
+    client, subscriber, make_subscriber
+):
     make_subscriber(email="taken@example.org")
     response = client.post(prefs_path(subscriber) + "email/", {"new_email": "taken@example.org"})
     assert "Check the new inbox" in response.content.decode()
@@ -226,7 +242,11 @@ def test_get_never_changes_state_on_any_token_page(client, subscriber, topics):
     unsubscribe = tokens.unsubscribe_url(subscriber).removeprefix("http://testserver")
     for path in [base, base + "delete/", base + "export/", unsubscribe]:
         assert client.get(path).status_code == 200
-    for path in [base + "status/?action=pause", base + "email/?new_email=x@example.org", unsubscribe + "resubscribe/"]:
+    for path in [
+        base + "status/?action=pause",
+        base + "email/?new_email=x@example.org",
+        unsubscribe + "resubscribe/",
+    ]:
         assert client.get(path).status_code == 405
     assert (Subscriber.objects.values().get(), ConsentRecord.objects.count()) == before
     assert not mail.outbox

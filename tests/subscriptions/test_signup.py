@@ -20,7 +20,7 @@ def test_home_page_shows_the_form_grouped_topics_and_an_empty_sample(client, top
     assert response.status_code == 200
     assert "A sample of today&#x27;s papers" in html or "A sample of today's papers" in html
     assert "papers have not arrived yet" in html
-    assert '<legend>Language</legend>' in html and '<legend>Vision</legend>' in html
+    assert "<legend>Language</legend>" in html and "<legend>Vision</legend>" in html
     assert 'name="csrfmiddlewaretoken"' in html
     assert '<label for="id_email">' in html
 
@@ -31,9 +31,15 @@ def test_home_page_lists_sample_papers_when_given(rf, topics):
     from subscriptions.forms import SignupForm
 
     class Paper:
-        title, url, authors_display = "<b>Attention</b>", "https://arxiv.org/abs/1706.03762", "A. Author"
+        title, url, authors_display = (
+            "<b>Attention</b>",
+            "https://arxiv.org/abs/1706.03762",
+            "A. Author",
+        )
 
-    html = render_to_string("subscriptions/home.html", {"form": SignupForm(), "sample_papers": [Paper()]})
+    html = render_to_string(
+        "subscriptions/home.html", {"form": SignupForm(), "sample_papers": [Paper()]}
+    )
     assert "&lt;b&gt;Attention&lt;/b&gt;" in html
     assert 'href="https://arxiv.org/abs/1706.03762"' in html
 
@@ -61,7 +67,9 @@ def test_it_creates_a_pending_subscriber_and_mails_a_confirmation(client, topics
     assert message.alternatives[0][1] == "text/html"
 
 
-def test_the_answer_is_the_same_for_new_pending_and_active_addresses(client, topics, make_subscriber):
+def test_the_answer_is_the_same_for_new_pending_and_active_addresses(
+    client, topics, make_subscriber
+):
     make_subscriber(email="active@example.com", status=Subscriber.Status.ACTIVE)
     make_subscriber(email="pending@example.com", status=Subscriber.Status.PENDING)
     answers = []
@@ -71,11 +79,15 @@ def test_the_answer_is_the_same_for_new_pending_and_active_addresses(client, top
     assert answers[0] == answers[1] == answers[2]
 
 
-def test_an_active_subscriber_gets_a_manage_email_and_keeps_their_preferences(client, topics, make_subscriber):
+def test_an_active_subscriber_gets_a_manage_email_and_keeps_their_preferences(
+    client, topics, make_subscriber
+):
     subscriber = make_subscriber(email="active@example.com", frequency="daily")
     subscriber.topics.add(topics[0])
 
-    client.post("/", signup_data(email="active@example.com", topics=[topics[1].pk], frequency="weekly"))
+    client.post(
+        "/", signup_data(email="active@example.com", topics=[topics[1].pk], frequency="weekly")
+    )
 
     subscriber.refresh_from_db()
     assert subscriber.frequency == "daily" and list(subscriber.topics.all()) == [topics[0]]
@@ -110,7 +122,9 @@ def test_an_unsubscribed_address_must_confirm_again(client, topics, make_subscri
 
 
 def test_a_deleted_address_can_sign_up_again_and_confirming_lifts_the_suppression(client, topics):
-    SuppressedAddress.objects.create(address_hash=address_hash("reader@example.com"), reason="deleted")
+    SuppressedAddress.objects.create(
+        address_hash=address_hash("reader@example.com"), reason="deleted"
+    )
     client.post("/", signup_data())
     assert Subscriber.objects.get().status == Subscriber.Status.PENDING
     assert SuppressedAddress.objects.exists()  # not before the owner confirms
@@ -142,7 +156,9 @@ def test_the_honeypot_swallows_bots_silently(client, topics):
         ("topics", "'; DROP TABLE x; --", "is not a valid value"),
     ],
 )
-def test_bad_input_gets_the_form_back_with_an_error_and_changes_nothing(client, topics, field, value, message):
+def test_bad_input_gets_the_form_back_with_an_error_and_changes_nothing(
+    client, topics, field, value, message
+):
     response = client.post("/", signup_data(**{field: value}))
     assert response.status_code == 200
     assert message in response.content.decode().replace("&#x27;", "'")
@@ -172,7 +188,10 @@ def test_a_script_keyword_is_stored_as_text_and_shown_escaped(client, topics):
     html = message.alternatives[0][0]
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     confirm_page = client.get(link_in(message, "confirm")).content.decode()
-    assert "<script>alert" not in confirm_page and "&lt;script&gt;alert(1)&lt;/script&gt;" in confirm_page
+    assert (
+        "<script>alert" not in confirm_page
+        and "&lt;script&gt;alert(1)&lt;/script&gt;" in confirm_page
+    )
 
 
 def test_the_per_ip_limit_answers_429(client, topics, settings):
@@ -182,12 +201,18 @@ def test_the_per_ip_limit_answers_429(client, topics, settings):
     assert Subscriber.objects.count() == 3
 
 
-def test_the_per_ip_limit_counts_the_forwarded_address_behind_a_trusted_proxy(client, topics, settings):
+def test_the_per_ip_limit_counts_the_forwarded_address_behind_a_trusted_proxy(
+    client, topics, settings
+):
     settings.SUBSCRIPTIONS_RATE_PER_IP = 1
     settings.TRUSTED_PROXY_COUNT = 1
     first = client.post("/", signup_data(email="a@example.com"), HTTP_X_FORWARDED_FOR="203.0.113.7")
-    second = client.post("/", signup_data(email="b@example.com"), HTTP_X_FORWARDED_FOR="203.0.113.8")
-    spoofed = client.post("/", signup_data(email="c@example.com"), HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7")
+    second = client.post(
+        "/", signup_data(email="b@example.com"), HTTP_X_FORWARDED_FOR="203.0.113.8"
+    )
+    spoofed = client.post(
+        "/", signup_data(email="c@example.com"), HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7"
+    )
     assert (first.status_code, second.status_code, spoofed.status_code) == (302, 302, 429)
     assert ConsentRecord.objects.get(subscriber__email="a@example.com").ip == "203.0.113.7"
 

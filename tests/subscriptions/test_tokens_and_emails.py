@@ -26,16 +26,18 @@ def test_list_unsubscribe_headers_point_at_the_one_click_url(make_subscriber):
         "List-Unsubscribe": f"<{tokens.unsubscribe_url(subscriber)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    assert emails.list_unsubscribe_headers(url="https://x/u/", mailto="u@x")["List-Unsubscribe"] == (
-        "<https://x/u/>, <mailto:u@x>"
-    )
+    assert emails.list_unsubscribe_headers(url="https://x/u/", mailto="u@x")[
+        "List-Unsubscribe"
+    ] == ("<https://x/u/>, <mailto:u@x>")
 
 
 def test_every_message_has_sender_reply_to_text_and_html(settings):
     settings.DEFAULT_FROM_EMAIL = "Digest <digest@papers.example.org>"
     settings.REPLY_TO_EMAIL = "editors@papers.example.org"
     message = emails.build(
-        "manage", to="r@example.com", context={"preferences_url": "https://x/p/", "status_label": "Active"}
+        "manage",
+        to="r@example.com",
+        context={"preferences_url": "https://x/p/", "status_label": "Active"},
     )
     assert message.from_email == "Digest <digest@papers.example.org>"
     assert message.reply_to == ["editors@papers.example.org"]
@@ -47,7 +49,10 @@ def test_every_message_has_sender_reply_to_text_and_html(settings):
 def test_a_text_only_message_has_no_html_part_and_no_reply_to_when_unset(settings):
     settings.REPLY_TO_EMAIL = ""
     message = emails.build(
-        "manage", to="r@example.com", context={"preferences_url": "u", "status_label": "Active"}, html=False
+        "manage",
+        to="r@example.com",
+        context={"preferences_url": "u", "status_label": "Active"},
+        html=False,
     )
     assert message.alternatives == [] and message.reply_to == []
 

@@ -74,14 +74,19 @@ def test_one_click_post_needs_no_cookie_or_csrf_and_answers_200(subscriber, mult
 def test_one_click_twice_is_harmless(subscriber):
     mail_client = Client(enforce_csrf_checks=True)
     for _ in range(2):
-        assert mail_client.post(unsub_path(subscriber), {"List-Unsubscribe": "One-Click"}).status_code == 200
+        assert (
+            mail_client.post(unsub_path(subscriber), {"List-Unsubscribe": "One-Click"}).status_code
+            == 200
+        )
     assert subscriber.consents.count() == 1
 
 
 def test_an_ordinary_post_without_csrf_is_refused(subscriber):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(unsub_path(subscriber)).status_code == 403
-    assert strict.post(unsub_path(subscriber), {"List-Unsubscribe": "Two-Clicks"}).status_code == 403
+    assert (
+        strict.post(unsub_path(subscriber), {"List-Unsubscribe": "Two-Clicks"}).status_code == 403
+    )
     assert strict.post(unsub_path(subscriber) + "resubscribe/").status_code == 403
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
@@ -98,7 +103,9 @@ def test_the_button_works_with_a_real_csrf_cookie(subscriber):
 
 def test_a_forged_one_click_gets_a_friendly_400_not_a_500(subscriber):
     mail_client = Client(enforce_csrf_checks=True)
-    response = mail_client.post("/unsubscribe/forged:token:here/", {"List-Unsubscribe": "One-Click"})
+    response = mail_client.post(
+        "/unsubscribe/forged:token:here/", {"List-Unsubscribe": "One-Click"}
+    )
     assert response.status_code == 400
     assert "This link does not work" in response.content.decode()
 

@@ -1,4 +1,4 @@
-"""Import subscribers from a CSV file: ``email,topics,keywords,exclude,frequency,send_hour,timezone,max_papers``."""
+"""Import subscribers from a CSV file with the columns ``services.IMPORT_COLUMNS``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--confirmed",
             action="store_true",
-            help="The addresses already opted in elsewhere: make them active (consent recorded as 'import'). "
+            help="The addresses already opted in elsewhere: make them active "
+            "(consent recorded as 'import'). "
             "Without it new addresses are pending and get a confirmation email.",
         )
         parser.add_argument(
@@ -49,7 +50,8 @@ class Command(BaseCommand):
         for line, email, reason in report.skipped:
             self.stdout.write(f"skipped line {line} {email}: {reason}")
         self.stdout.write(
-            f"{prefix}created {report.created}, updated {report.updated}, skipped {len(report.skipped)}"
+            f"{prefix}created {report.created}, updated {report.updated}, "
+            f"skipped {len(report.skipped)}"
         )
         if report.to_confirm and not dry_run:
             self.stdout.write(
