@@ -15,7 +15,7 @@ def address_normalise(value: str) -> str:
     address = (value or "").strip().lower()
     if not address or len(address) > MAX_EMAIL_LENGTH:
         raise ValidationError("Enter a valid email address.", code="invalid")
-    if any(ch.isspace() or ord(ch) < 32 or ch in "<>,;\"'" for ch in address):
+    if any(ch.isspace() or ord(ch) < 32 or ch in '<>,;"' for ch in address):
         raise ValidationError("Enter a valid email address.", code="invalid")
     validate_email(address)
     return address

@@ -70,7 +70,9 @@ class Subscriber(models.Model):
 
     # The only identifier that ever leaves the server (inside signed links).
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    email = models.EmailField(max_length=254, help_text="Stored normalised (lower case).")
+    email = models.EmailField(
+        max_length=254, unique=True, help_text="Stored normalised (lower case)."
+    )
     status = models.CharField(max_length=20, choices=Status, default=Status.PENDING, db_index=True)
 
     timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")

@@ -117,3 +117,13 @@ def test_a_token_carries_an_opaque_id_and_never_the_address(pending):
         payload = token.split(":")[0]  # TimestampSigner: "<value>:<timestamp>:<signature>"
         assert payload.startswith(f"{pending.public_id.hex}.{pending.link_version}")
         assert "reader" not in token and "example" not in token
+
+
+def test_an_old_confirmation_link_of_an_unsubscribed_reader_changes_nothing(client, pending):
+    path = confirm_path(pending)
+    Subscriber.objects.filter(pk=pending.pk).update(status=Subscriber.Status.UNSUBSCRIBED)
+    response = client.post(path)
+    assert "This subscription is not active" in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.status == Subscriber.Status.UNSUBSCRIBED
+    assert not mail.outbox

@@ -231,3 +231,12 @@ def test_the_per_address_limit_answers_the_same_but_sends_nothing(client, topics
 def test_check_inbox_page_does_not_say_whether_the_address_was_known(client):
     html = client.get("/check-your-inbox/").content.decode()
     assert "If the address can receive our email" in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("O'Brien@Example.IE", "o'brien@example.ie"), ("first.last+news@sub.example.co.uk", None)],
+)
+def test_unusual_but_valid_addresses_are_accepted_and_normalised(client, topics, typed, stored):
+    client.post("/", signup_data(email=typed))
+    assert Subscriber.objects.get().email == (stored or typed.lower())
