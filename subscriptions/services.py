@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -239,7 +239,7 @@ def subscriber_pause(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
         allowed_from=[Status.ACTIVE],
         to=Status.PAUSED,
         action=ConsentRecord.Action.CHANGE,
-        meta=ConsentMeta(**{**meta.__dict__, "note": "paused"}),
+        meta=replace(meta, note=meta.note or "paused"),
     )
 
 
@@ -249,7 +249,7 @@ def subscriber_resume(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
         allowed_from=[Status.PAUSED],
         to=Status.ACTIVE,
         action=ConsentRecord.Action.CHANGE,
-        meta=ConsentMeta(**{**meta.__dict__, "note": "resumed"}),
+        meta=replace(meta, note=meta.note or "resumed"),
     )
 
 
@@ -315,7 +315,7 @@ def subscriber_confirm_email_change(*, subscriber: Subscriber, meta: ConsentMeta
             consent_record(
                 subscriber=locked,
                 action=ConsentRecord.Action.CHANGE,
-                meta=ConsentMeta(**{**meta.__dict__, "note": f"email changed from {old_email}"}),
+                meta=replace(meta, note=f"email changed from {old_email}"),
             )
     except IntegrityError:
         return False

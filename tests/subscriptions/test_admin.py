@@ -73,6 +73,7 @@ def test_pause_pauses_active_subscribers(staff, people):
     _action(staff, "pause", people)
     statuses = dict(Subscriber.objects.values_list("email", "status"))
     assert statuses == {"active@example.com": "paused", "pending@example.com": "pending"}
+    assert people[0].consents.filter(note__startswith="paused by staff").exists()
 
 
 def test_suppress_stops_mail_and_blocks_imports(staff, people):
