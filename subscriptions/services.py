@@ -189,11 +189,15 @@ def subscriber_confirm(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
         subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
         _suppression_lift(subscriber.email)
         consent_record(subscriber=subscriber, action=ConsentRecord.Action.CONFIRM, meta=meta)
-    emails.welcome(
-        to=subscriber.email,
-        preferences_url=tokens.preferences_url(subscriber),
-        unsubscribe_url=tokens.unsubscribe_url(subscriber),
-    )
+    try:
+        emails.welcome(
+            to=subscriber.email,
+            preferences_url=tokens.preferences_url(subscriber),
+            unsubscribe_url=tokens.unsubscribe_url(subscriber),
+        )
+    except Exception:
+        # The subscription is confirmed either way; the page shows the preference link too.
+        logger.exception("welcome email to subscriber %s failed", subscriber.pk)
     return True
 
 

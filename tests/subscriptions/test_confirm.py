@@ -127,3 +127,12 @@ def test_an_old_confirmation_link_of_an_unsubscribed_reader_changes_nothing(clie
     pending.refresh_from_db()
     assert pending.status == Subscriber.Status.UNSUBSCRIBED
     assert not mail.outbox
+
+
+def test_a_failing_welcome_email_does_not_undo_or_break_the_confirmation(client, pending, settings):
+    settings.EMAIL_BACKEND = "newsletter.lib.outbox.OutboxBackend"
+    settings.OUTBOX_DIR = "/dev/null/not-a-directory"
+    response = client.post(confirm_path(pending))
+    assert response.status_code == 200 and "Fine-tune your interests" in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.status == Subscriber.Status.ACTIVE
