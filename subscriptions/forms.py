@@ -99,7 +99,9 @@ class SignupForm(GroupedTopicsMixin, HoneypotMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not data.get("topics") and not data.get("keywords") and "topics" not in self.errors:
+        if self.errors.keys() & {"topics", "keywords"}:
+            return data
+        if not data.get("topics") and not data.get("keywords"):
             raise ValidationError(
                 "Choose at least one topic or type a keyword.", code="no_interests"
             )

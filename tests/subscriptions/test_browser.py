@@ -120,8 +120,15 @@ def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_se
     page.get_by_role("heading", name="You are unsubscribed").wait_for()
     shot("08-unsubscribed")
     assert Subscriber.objects.get().status == "unsubscribed"
+
+    page.set_viewport_size(
+        {"width": 390, "height": 844}
+    )  # a phone: the form fits without scrolling sideways
+    page.goto(live_server.url + "/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot("09-home-phone")
     assert sorted(p.name for p in SCREENSHOTS.glob("*.png")) == [
         "01-home.png", "02-check-inbox.png", "03-confirm.png", "04-confirmed.png",
         "05-preferences.png", "06-preferences-saved.png", "07-unsubscribe.png",
-        "08-unsubscribed.png",
+        "08-unsubscribed.png", "09-home-phone.png",
     ]  # fmt: skip
