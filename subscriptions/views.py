@@ -78,22 +78,38 @@ def with_token(purpose: Purpose) -> Callable:
 # --- Public pages ----------------------------------------------------------------------------
 
 
+def _address_form_post(
+    request: HttpRequest, form: SignupForm | NewLinkForm, act: Callable[[str], object]
+) -> HttpResponse | None:
+    """The POST path of the forms that take an address; None means "show the form's errors".
+
+    Known or not, limited or not, a valid address always gets the same redirect.
+    """
+    if _ip_limited(request):
+        return _too_many(request)
+    if form.is_spam():
+        return redirect("subscriptions:check_inbox")
+    if not form.is_valid():
+        return None
+    address = form.cleaned_data["email"]
+    if not _address_limited(address):  # over the limit we answer the same and send nothing
+        act(address)
+    return redirect("subscriptions:check_inbox")
+
+
 def home(request: HttpRequest) -> HttpResponse:
     """What the newsletter is, a sample of today's papers, and the signup form."""
     form = SignupForm(request.POST or None)
     if request.method == "POST":
-        if _ip_limited(request):
-            return _too_many(request)
-        if form.is_spam():
-            return redirect("subscriptions:check_inbox")
-        if form.is_valid():
-            address = form.cleaned_data["email"]
-            # Over the per-address limit we still answer the same, we just send nothing.
-            if not _address_limited(address):
-                services.subscriber_signup(
-                    email=address, preferences=form.preferences(), meta=_meta(request)
-                )
-            return redirect("subscriptions:check_inbox")
+
+        def signup(address: str) -> None:
+            services.subscriber_signup(
+                email=address, preferences=form.preferences(), meta=_meta(request)
+            )
+
+        response = _address_form_post(request, form, signup)
+        if response is not None:
+            return response
     context = {
         "form": form,
         # Items with .title, .url, .authors_display; the digest side provides them when merged.
@@ -112,15 +128,11 @@ def new_link(request: HttpRequest) -> HttpResponse:
     """Ask for a fresh link by address; the answer never says whether the address is known."""
     form = NewLinkForm(request.POST or None)
     if request.method == "POST":
-        if _ip_limited(request):
-            return _too_many(request)
-        if form.is_spam():
-            return redirect("subscriptions:check_inbox")
-        if form.is_valid():
-            address = form.cleaned_data["email"]
-            if not _address_limited(address):
-                services.subscriber_send_link(email=address)
-            return redirect("subscriptions:check_inbox")
+        response = _address_form_post(
+            request, form, lambda address: services.subscriber_send_link(email=address)
+        )
+        if response is not None:
+            return response
     return render(
         request, "subscriptions/new_link.html", {"form": form}, status=400 if form.errors else 200
     )
