@@ -262,3 +262,21 @@ INGEST_HTTP_TIMEOUT = env_int("INGEST_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
 INGEST_HTTP_RETRIES = env_int("INGEST_HTTP_RETRIES", 3, minimum=0, maximum=10)
 INGEST_HTTP_BACKOFF = env_int("INGEST_HTTP_BACKOFF", 2, minimum=0, maximum=300)
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+
+# --- Subscriptions (issue 4): signed-link lifetimes and abuse limits. ---
+# Confirmation links (signup, email change) expire after this many days.
+SUBSCRIPTIONS_CONFIRM_LINK_DAYS = env_int(
+    "SUBSCRIPTIONS_CONFIRM_LINK_DAYS", 7, minimum=1, maximum=30
+)
+# Preference and unsubscribe links stay valid this long (at least a year: old digests keep working).
+SUBSCRIPTIONS_MANAGE_LINK_DAYS = env_int("SUBSCRIPTIONS_MANAGE_LINK_DAYS", 730, minimum=365)
+# A confirmation or "manage" email is sent to one address at most once per this many minutes.
+SUBSCRIPTIONS_RESEND_MINUTES = env_int("SUBSCRIPTIONS_RESEND_MINUTES", 10, minimum=1)
+# Form posts (signup, new link, email change) allowed per client IP and per address, per hour.
+SUBSCRIPTIONS_RATE_PER_IP = env_int("SUBSCRIPTIONS_RATE_PER_IP", 20, minimum=1)
+SUBSCRIPTIONS_RATE_PER_ADDRESS = env_int("SUBSCRIPTIONS_RATE_PER_ADDRESS", 5, minimum=1)
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
+# The home page's "today's papers": a function(limit=) returning items with .title, .url, .authors_display.
+HOME_SAMPLE_PAPERS = "newsletter.selectors.recent_papers"
+# --- End of subscriptions settings. ---

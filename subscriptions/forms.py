@@ -1,0 +1,173 @@
+"""Forms: they validate and normalise input into plain values; services do the rest."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from subscriptions import selectors
+from subscriptions.addresses import MAX_EMAIL_LENGTH, address_normalise
+from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber
+from subscriptions.parsing import arxiv_ids_parse, terms_parse, timezone_names
+
+# Recorded with every consent: bump it when the wording of the signup form changes.
+FORM_VERSION = "signup-2026-11"
+# Generous for 50 terms of 100 characters with separators; anything longer is not typing.
+_TERMS_MAX_CHARS = MAX_INTERESTS * (MAX_INTEREST_LENGTH + 2)
+_TERMS_HELP = (
+    f"One per line (or separated by ;). Up to {MAX_INTERESTS}, "
+    f"each up to {MAX_INTEREST_LENGTH} characters."
+)
+
+
+class EmailField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_EMAIL_LENGTH)
+        kwargs.setdefault("widget", forms.EmailInput(attrs={"autocomplete": "email"}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return address_normalise(super().clean(value))
+
+
+class TermsField(forms.CharField):
+    """A textarea of terms -> a tidy list of strings."""
+
+    def __init__(self, *, label_plural: str, rows: int = 3, **kwargs):
+        self.label_plural = label_plural
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", _TERMS_MAX_CHARS)
+        kwargs.setdefault("help_text", _TERMS_HELP)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": rows}))
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return terms_parse(super().clean(value), label=self.label_plural)
+
+
+class ArxivIdsField(TermsField):
+    def clean(self, value):
+        return arxiv_ids_parse(forms.CharField.clean(self, value))
+
+
+class TopicsField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        super().__init__(queryset=selectors.topics_active(), required=False, **kwargs)
+
+
+class HoneypotMixin(forms.Form):
+    # Hidden from people by CSS and from assistive tech by aria-hidden; bots fill it in.
+    website = forms.CharField(required=False, max_length=200, label="Leave this field empty")
+
+    def is_spam(self) -> bool:
+        return bool(self.data.get("website"))
+
+
+class GroupedTopicsMixin:
+    def topic_groups(self) -> list[tuple[str, list]]:
+        """(group heading, [checkbox subwidgets]) pairs, so the template can use fieldsets."""
+        field = self["topics"]
+        topics = list(field.field.queryset)
+        by_pk = {str(t.pk): t for t in topics}
+        boxes = {str(box.data["value"]): box for box in field}
+        return [
+            (group, [(boxes[str(t.pk)], by_pk[str(t.pk)]) for t in items])
+            for group, items in selectors.topics_grouped(topics)
+        ]
+
+
+class SignupForm(GroupedTopicsMixin, HoneypotMixin, forms.Form):
+    email = EmailField(label="Your email address")
+    topics = TopicsField(label="Topics")
+    keywords = TermsField(label="Your own keywords and phrases", label_plural="keywords")
+    excluded_terms = TermsField(
+        label="Leave out papers that mention", label_plural="excluded terms"
+    )
+    frequency = forms.ChoiceField(
+        choices=Subscriber.Frequency.choices,
+        initial=Subscriber.Frequency.DAILY,
+        widget=forms.RadioSelect,
+    )
+    weekday = forms.TypedChoiceField(
+        label="Day for the weekly email",
+        choices=Subscriber.Weekday.choices,
+        coerce=int,
+        initial=Subscriber.Weekday.MONDAY,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors.keys() & {"topics", "keywords"}:
+            return data
+        if not data.get("topics") and not data.get("keywords"):
+            raise ValidationError(
+                "Choose at least one topic or type a keyword.", code="no_interests"
+            )
+        return data
+
+    def preferences(self) -> dict:
+        names = ("topics", "keywords", "excluded_terms", "frequency", "weekday")
+        return {name: self.cleaned_data[name] for name in names}
+
+
+class PreferencesForm(GroupedTopicsMixin, forms.Form):
+    topics = TopicsField(label="Topics")
+    keywords = TermsField(label="Your own keywords and phrases", label_plural="keywords", rows=4)
+    excluded_terms = TermsField(
+        label="Leave out papers that mention", label_plural="excluded terms"
+    )
+    followed_authors = TermsField(label="Authors to follow", label_plural="authors")
+    liked_papers = ArxivIdsField(
+        label="Papers you liked (arXiv ids)",
+        label_plural="papers",
+        help_text="Examples of what you want more of, e.g. 2401.01234, one per line.",
+    )
+    frequency = forms.ChoiceField(choices=Subscriber.Frequency.choices, widget=forms.RadioSelect)
+    weekday = forms.TypedChoiceField(
+        label="Day for the weekly email", choices=Subscriber.Weekday.choices, coerce=int
+    )
+    send_hour = forms.TypedChoiceField(
+        label="Send at (your local time)",
+        choices=[(h, f"{h:02d}:00") for h in range(24)],
+        coerce=int,
+    )
+    timezone = forms.ChoiceField(label="Your time zone", choices=())
+    max_papers = forms.IntegerField(
+        label="At most this many papers per email", min_value=1, max_value=50
+    )
+    format = forms.ChoiceField(
+        label="Email format", choices=Subscriber.Format.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [(name, name) for name in timezone_names()]
+
+    @classmethod
+    def initial_for(cls, subscriber: Subscriber) -> dict:
+        return {
+            "topics": [t.pk for t in subscriber.topics.all()],
+            "keywords": "\n".join(subscriber.keywords),
+            "excluded_terms": "\n".join(subscriber.excluded_terms),
+            "followed_authors": "\n".join(subscriber.followed_authors),
+            "liked_papers": "\n".join(subscriber.liked_papers),
+            **{
+                name: getattr(subscriber, name)
+                for name in ("frequency", "weekday", "send_hour", "timezone")
+            },
+            "max_papers": subscriber.max_papers,
+            "format": subscriber.format,
+        }
+
+    def preferences(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class EmailChangeForm(forms.Form):
+    new_email = EmailField(label="New email address")
+
+
+class NewLinkForm(HoneypotMixin, forms.Form):
+    email = EmailField(label="Your email address")

@@ -1,0 +1,138 @@
+"""A real browser through the whole journey: sign up, confirm from the email, tune, unsubscribe.
+
+Drives Debian's chromium with Playwright against the app on a free local port and saves a
+screenshot of each page under var/screenshots/.
+"""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db import connections
+
+from subscriptions.models import Subscriber, Topic
+
+# Playwright's sync API runs an event loop in this thread; our ORM calls are still synchronous.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+# The live server runs in another thread, so the test data must be committed (transactional db).
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser_page():
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 900, "height": 1000})
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+        # The test's ORM calls ran while Playwright's greenlets were active, in their own context:
+        # close that context's connection here, or it outlives the test database.
+        connections.close_all()
+
+
+def link(message, kind: str, base: str) -> str:
+    match = re.search(rf"{re.escape(base)}/{kind}/[^/\s\"]+/", message.body)
+    assert match, f"no {kind} link in {message.subject!r}"
+    return match.group(0)
+
+
+def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_server, settings):
+    settings.SITE_URL = live_server.url
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    Topic.objects.create(slug="b-llms", name="Browser LLMs", group="Language", description="LLMs.")
+    Topic.objects.create(
+        slug="b-rl", name="Browser RL", group="Learning", description="RL.", position=1
+    )
+    page = browser_page
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    page.goto(live_server.url + "/")
+    shot("01-home")
+    page.get_by_label("Your email address").fill("Browser.Reader@Example.com")
+    page.get_by_label("Browser LLMs").check()
+    page.get_by_label("Your own keywords and phrases").fill(
+        "<script>alert(1)</script>\nmixture of experts"
+    )
+    page.get_by_role("button", name="Subscribe").click()
+    page.get_by_role("heading", name="Check your inbox").wait_for()
+    shot("02-check-inbox")
+
+    [confirmation] = mail.outbox
+    assert confirmation.to == ["browser.reader@example.com"]
+    page.goto(link(confirmation, "confirm", live_server.url))
+    page.get_by_role("button", name="Yes, subscribe me").wait_for()
+    assert page.get_by_text("<script>alert(1)</script>").is_visible()  # shown as text, not run
+    shot("03-confirm")
+    assert Subscriber.objects.get().status == "pending"  # opening the link changed nothing
+    page.get_by_role("button", name="Yes, subscribe me").click()
+    page.get_by_role("heading", name="You are subscribed").wait_for()
+    shot("04-confirmed")
+    assert Subscriber.objects.get().status == "active"
+
+    welcome = mail.outbox[1]
+    page.goto(link(welcome, "preferences", live_server.url))
+    page.get_by_role("heading", name="Your preferences").wait_for()
+    shot("05-preferences")
+    page.get_by_label("Browser RL").check()
+    page.get_by_label("Weekly", exact=True).check()
+    page.get_by_label("Day for the weekly email").select_option(label="Friday")
+    page.get_by_label("At most this many papers per email").fill("5")
+    page.get_by_label("Your time zone").select_option("Asia/Tokyo")
+    page.get_by_role("button", name="Save preferences").click()
+    page.get_by_text("Saved.").wait_for()
+    shot("06-preferences-saved")
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.frequency, subscriber.weekday, subscriber.max_papers) == ("weekly", 4, 5)
+    assert subscriber.timezone == "Asia/Tokyo"
+    assert {t.slug for t in subscriber.topics.all()} == {"b-llms", "b-rl"}
+
+    page.goto(link(welcome, "unsubscribe", live_server.url))
+    page.get_by_role("button", name="Unsubscribe").wait_for()
+    shot("07-unsubscribe")
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("heading", name="You are unsubscribed").wait_for()
+    shot("08-unsubscribed")
+    assert Subscriber.objects.get().status == "unsubscribed"
+
+    page.set_viewport_size(
+        {"width": 390, "height": 844}
+    )  # a phone: the form fits without scrolling sideways
+    page.goto(live_server.url + "/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot("09-home-phone")
+    assert sorted(p.name for p in SCREENSHOTS.glob("*.png")) == [
+        "01-home.png", "02-check-inbox.png", "03-confirm.png", "04-confirmed.png",
+        "05-preferences.png", "06-preferences-saved.png", "07-unsubscribe.png",
+        "08-unsubscribed.png", "09-home-phone.png",
+    ]  # fmt: skip
