@@ -23,9 +23,16 @@ def prepare(*, say: Callable[[str], None]) -> None:
     say("Database and static files are ready.")
 
 
+def public_url(*, host: str, port: int) -> str:
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    return f"http://{shown}:{port}"
+
+
 def process_env(*, host: str, port: int) -> dict[str, str]:
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ)
+    # Links in emails point at this server unless SITE_URL says otherwise.
+    env.setdefault("SITE_URL", public_url(host=host, port=port))
     env.update(
         HOST=host,
         PORT=str(port),
@@ -49,7 +56,7 @@ def run_all(*, host: str, port: int) -> int:
 
 
 def banner(*, host: str, port: int) -> str:
-    base = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"  # noqa: S104
+    base = public_url(host=host, port=port)
     broker = "Redis" if settings.REDIS_URL else f"embedded (files under {settings.BROKER_DIR})"
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return "\n".join(

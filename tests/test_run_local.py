@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -38,6 +41,26 @@ def _wait_for_health(base: str, process: subprocess.Popen, seconds: float) -> in
             pass
         time.sleep(0.5)
     return None
+
+
+def _sign_up(base: str, email: str) -> str:
+    """Post the home page's signup form as a browser would (cookie and CSRF token)."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    page = opener.open(base + "/", timeout=5).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    topic = re.search(r'name="topics" value="([^"]+)"', page).group(1)
+    fields = {
+        "csrfmiddlewaretoken": token,
+        "email": email,
+        "topics": topic,
+        "frequency": "daily",
+        "weekday": "0",
+    }
+    form = urllib.parse.urlencode(fields).encode()
+    request = urllib.request.Request(base + "/", data=form, headers={"Referer": base + "/"})
+    return opener.open(request, timeout=10).url
 
 
 def _worker_runs_a_task(var_dir, seconds: float) -> bool:
@@ -83,6 +106,7 @@ def test_make_run_serves_the_site_and_stops_on_ctrl_c(tmp_path):
         healthy = _wait_for_health(base, process, seconds=90)
         admin_status, admin_page = _get(base + "/admin/login/")
         worker_ran = healthy and _worker_runs_a_task(var_dir, seconds=45)
+        signed_up_at = _sign_up(base, "smoke@example.org") if healthy else None
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -100,4 +124,8 @@ def test_make_run_serves_the_site_and_stops_on_ctrl_c(tmp_path):
         assert f"{name} started" in output
         assert f"{name} stopped" in output
     assert worker_ran, output
+    assert signed_up_at == base + "/check-your-inbox/"
+    emails = [path.read_text() for path in (var_dir / "outbox").glob("*.eml")]
+    assert len(emails) == 1 and "To: smoke@example.org" in emails[0]
+    assert f"http://localhost:{port}/confirm/" in emails[0]  # links point at this server
     assert not port_open("127.0.0.1", port)
