@@ -30,5 +30,7 @@ def test_each_message_is_written_as_its_own_eml_file(tmp_path):
 
 def test_a_message_without_recipients_is_not_written(tmp_path):
     connection = get_connection("newsletter.lib.outbox.OutboxBackend", outbox_dir=tmp_path)
-    assert connection.send_messages([EmailMultiAlternatives("No one", "x", "a@example.org", [])]) == 0
+    assert (
+        connection.send_messages([EmailMultiAlternatives("No one", "x", "a@example.org", [])]) == 0
+    )
     assert not list(tmp_path.iterdir())
