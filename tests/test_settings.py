@@ -134,3 +134,17 @@ def test_start_up_stops_with_the_message(tmp_path):
     )
     assert result.returncode != 0
     assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_the_values_in_env_example_start_the_service(load_settings, monkeypatch, tmp_path):
+    """Copying .env.example to .env (and setting SECRET_KEY) gives a configuration that starts."""
+    example = (ROOT / ".env.example").read_text().splitlines()
+    values = dict(line.split("=", 1) for line in example if line and not line.startswith("#"))
+    for name in values:
+        monkeypatch.delenv(name, raising=False)
+    values.update(SECRET_KEY=GOOD_KEY)
+    monkeypatch.chdir(tmp_path)  # the relative folders (./var/...) land here
+    loaded = load_settings(**values)
+    assert loaded["DEBUG"] is False
+    assert loaded["EMAIL_BACKEND"] == "newsletter.lib.outbox.OutboxBackend"
+    assert loaded["DEFAULT_FROM_EMAIL"] == "Daily Papers Digest <digest@localhost>"
