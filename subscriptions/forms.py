@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 
 from subscriptions import selectors
 from subscriptions.addresses import MAX_EMAIL_LENGTH, address_normalise
-from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber
-from subscriptions.parsing import arxiv_ids_parse, terms_parse, timezone_names
+from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber, timezone_names
+from subscriptions.parsing import arxiv_ids_parse, terms_parse
 
 # Recorded with every consent: bump it when the wording of the signup form changes.
 FORM_VERSION = "signup-2026-11"
@@ -28,6 +28,9 @@ class EmailField(forms.CharField):
 
     def clean(self, value):
         return address_normalise(super().clean(value))
+
+
+_MAX_ID = 2**63 - 1
 
 
 class TermsField(forms.CharField):
@@ -55,6 +58,24 @@ class TopicsField(forms.ModelMultipleChoiceField):
 
     def __init__(self, **kwargs):
         super().__init__(queryset=selectors.topics_active(), required=False, **kwargs)
+
+    def _check_values(self, value):
+        # Refuse what cannot be a topic's id before it reaches the database: SQLite overflows
+        # on integers past 64 bits instead of finding nothing.
+        for pk in value:
+            if not str(pk).isdigit():
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+            if int(str(pk)) > _MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super()._check_values(value)
 
 
 class HoneypotMixin(forms.Form):

@@ -9,13 +9,27 @@ without further queries.
 from __future__ import annotations
 
 import uuid
+import zoneinfo
+from functools import cache
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 MAX_INTERESTS = 50  # per kind
 MAX_INTEREST_LENGTH = 100
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones() - {"localtime", "Factory"}))
+
+
+def timezone_validate(name: str) -> str:
+    if name not in timezone_names():
+        raise ValidationError("Choose a time zone from the list.", code="timezone")
+    return name
 
 
 class Topic(models.Model):
@@ -75,7 +89,12 @@ class Subscriber(models.Model):
     )
     status = models.CharField(max_length=20, choices=Status, default=Status.PENDING, db_index=True)
 
-    timezone = models.CharField(max_length=64, default="UTC", help_text="IANA time zone name.")
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[timezone_validate],
+        help_text="IANA time zone name.",
+    )
     send_hour = models.PositiveSmallIntegerField(
         default=7,
         validators=[MaxValueValidator(23)],

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zoneinfo
-from functools import cache
 
 from django.core.exceptions import ValidationError
 
@@ -57,17 +55,6 @@ def arxiv_ids_parse(text: str) -> list[str]:
     return list(
         dict.fromkeys(arxiv_id_normalise(term) for term in terms_parse(text, label="papers"))
     )
-
-
-@cache
-def timezone_names() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones() - {"localtime", "Factory"}))
-
-
-def timezone_validate(name: str) -> str:
-    if name not in timezone_names():
-        raise ValidationError("Choose a time zone from the list.", code="timezone")
-    return name
 
 
 _WEEKDAYS = {label.lower(): value for value, label in Subscriber.Weekday.choices}

@@ -15,14 +15,21 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from newsletter.lib import emails
 from subscriptions import tokens
 from subscriptions.addresses import address_hash, address_normalise
-from subscriptions.models import ConsentRecord, Interest, Subscriber, SuppressedAddress, Topic
-from subscriptions.parsing import frequency_parse, terms_parse, timezone_validate
+from subscriptions.models import (
+    ConsentRecord,
+    Interest,
+    Subscriber,
+    SuppressedAddress,
+    Topic,
+    timezone_validate,
+)
+from subscriptions.parsing import frequency_parse, terms_parse
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +151,9 @@ def subscriber_signup(*, email: str, preferences: dict, meta: ConsentMeta) -> No
     """Start (or restart) a subscription for the normalised ``email``.
 
     Whatever the address's state, the caller shows the same page: a new, pending or stopped
-    address gets a confirmation link; an active or paused one gets a "manage" link instead and
-    keeps its preferences (a stranger must not be able to change them).
+    address gets a confirmation link; an active or paused one gets a "manage" link instead. Only a
+    new or still-pending subscription takes the posted preferences: a stranger must not be able to
+    change one its owner has confirmed, even after it was stopped (it returns only on confirming).
     """
     with transaction.atomic():
         try:
@@ -159,7 +167,8 @@ def subscriber_signup(*, email: str, preferences: dict, meta: ConsentMeta) -> No
                 subscriber.status = Status.PENDING
                 subscriber.link_sent_at = None  # a restarted signup deserves its confirmation now
                 subscriber.save(update_fields=["status", "link_sent_at"])
-            _preferences_apply(subscriber, preferences)
+            elif subscriber.confirmed_at is None:
+                _preferences_apply(subscriber, preferences)
             consent_record(subscriber=subscriber, action=ConsentRecord.Action.SIGNUP, meta=meta)
     _link_send(subscriber)
 
@@ -289,12 +298,14 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
     """
     if new_email == subscriber.email:
         return
+    # Stored either way, so the preference page and the data export look the same whether or not
+    # the address is taken; confirming refuses a taken address.
+    subscriber.pending_email = new_email
+    subscriber.save(update_fields=["pending_email"])
     other = Subscriber.objects.filter(email=new_email).first()
     if other is not None:
         _link_send(other)
         return
-    subscriber.pending_email = new_email
-    subscriber.save(update_fields=["pending_email"])
     emails.email_change(
         to=new_email,
         confirm_url=tokens.email_change_url(subscriber),
@@ -356,8 +367,10 @@ def subscriber_suppress(
     }.get(reason, Status.UNSUBSCRIBED)
     with transaction.atomic():
         address_suppress(email=subscriber.email, reason=reason)
+        # Bumping the link version revokes every link mailed before: the address returns only
+        # through a fresh confirmation.
         Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=status, unsubscribed_at=timezone.now()
+            status=status, unsubscribed_at=timezone.now(), link_version=F("link_version") + 1
         )
         consent_record(
             subscriber=subscriber,
@@ -492,6 +505,8 @@ def _import_one(
         return ""
     if subscriber.status in STOPPED:
         return f"{subscriber.status}: an import never resubscribes"
+    if subscriber.status == Status.PENDING and subscriber.unsubscribed_at is not None:
+        return "unsubscribed and not confirmed again: an import never resubscribes"
     changed = _preferences_apply(subscriber, preferences)
     if confirmed and subscriber.status == Status.PENDING:
         Subscriber.objects.filter(pk=subscriber.pk).update(

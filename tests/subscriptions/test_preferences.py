@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import re
 
 import pytest
 import time_machine
@@ -188,7 +189,23 @@ def test_moving_to_an_address_another_subscriber_has_sends_them_a_manage_link(
     [message] = mail.outbox
     assert message.to == ["taken@example.org"] and "/preferences/" in message.body
     subscriber.refresh_from_db()
-    assert subscriber.email == "reader@example.com" and subscriber.pending_email == ""
+    assert subscriber.email == "reader@example.com"
+
+
+def test_the_preference_page_does_not_tell_whether_a_new_address_is_taken(
+    client, subscriber, make_subscriber
+):
+    make_subscriber(email="taken@example.org")
+    pages = {}
+    for address in ("taken@example.org", "free@example.org"):
+        client.post(prefs_path(subscriber) + "email/", {"new_email": address})
+        page = client.get(prefs_path(subscriber)).content.decode()
+        export = client.get(prefs_path(subscriber) + "export/").json()
+        page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+        pages[address] = (page.replace(address, "ADDRESS"), export["pending_email"])
+    assert pages["taken@example.org"][0] == pages["free@example.org"][0]
+    assert [export for _, export in pages.values()] == ["taken@example.org", "free@example.org"]
+    assert "waiting to move to" in pages["free@example.org"][0]
 
 
 def test_an_invalid_new_address_is_refused(client, subscriber):

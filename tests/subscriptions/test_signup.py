@@ -153,6 +153,8 @@ def test_the_honeypot_swallows_bots_silently(client, topics):
         ("frequency", "hourly", "Select a valid choice"),
         ("weekday", "9", "Select a valid choice"),
         ("topics", "999999", "Select a valid choice"),
+        ("topics", "99999999999999999999", "Select a valid choice"),  # past 64 bits
+        ("topics", "9223372036854775808", "Select a valid choice"),
         ("topics", "'; DROP TABLE x; --", "is not a valid value"),
     ],
 )
