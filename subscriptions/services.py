@@ -400,6 +400,7 @@ class ImportReport:
     updated: int = 0
     skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, reason)
     to_confirm: list[Subscriber] = field(default_factory=list)
+    mail_failed: list[str] = field(default_factory=list)  # addresses whose confirmation failed
 
 
 def _bounded_int(text: str, *, name: str, low: int, high: int) -> int:
@@ -482,7 +483,15 @@ def subscribers_import(
             transaction.set_rollback(True)
     if not dry_run:
         for subscriber in report.to_confirm:
-            _link_send(subscriber)
+            # One provider error must not stop the rest: the rows are stored, and staff can
+            # resend the confirmation from the admin.
+            try:
+                _link_send(subscriber)
+            except Exception:
+                logger.exception(
+                    "import: confirmation email to subscriber %s failed", subscriber.pk
+                )
+                report.mail_failed.append(subscriber.email)
     return report
 
 

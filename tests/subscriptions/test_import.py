@@ -4,6 +4,7 @@ import io
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 
 from subscriptions.addresses import address_hash
@@ -151,3 +152,31 @@ def test_a_file_without_the_header_is_refused(tmp_path):
         call_command("import_subscribers", str(path))
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_subscribers", str(tmp_path / "missing.csv"))
+
+
+def test_a_failing_confirmation_email_does_not_stop_the_others(csv_file, settings):
+    settings.EMAIL_BACKEND = "tests.subscriptions.test_import.FlakyBackend"
+    FlakyBackend.sent.clear()
+    with pytest.raises(CommandError, match=r"1 confirmation email\(s\) failed.*fail@example\.com"):
+        run(csv_file("fail@example.com,t-llms,,,,,,\nok@example.com,t-llms,,,,,,\n"))
+    assert Subscriber.objects.count() == 2  # both rows are stored
+    assert FlakyBackend.sent == ["ok@example.com"]
+
+
+def test_header_names_may_differ_in_case_and_spacing(tmp_path, topics):
+    path = tmp_path / "s.csv"
+    path.write_text("Email , Topics\nada@example.com,t-llms\n", encoding="utf-8")
+    assert "created 1" in run(path, "--confirmed")
+
+
+class FlakyBackend(BaseEmailBackend):
+    """A provider that refuses mail to fail@example.com."""
+
+    sent: list[str] = []
+
+    def send_messages(self, messages) -> int:
+        for message in messages:
+            if "fail@example.com" in message.to:
+                raise OSError("provider refused the message")
+            FlakyBackend.sent.extend(message.to)
+        return len(messages)

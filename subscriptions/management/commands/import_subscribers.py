@@ -35,6 +35,8 @@ class Command(BaseCommand):
         try:
             with file.open(newline="", encoding="utf-8-sig") as handle:
                 reader = csv.DictReader(handle)
+                if reader.fieldnames:
+                    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames]
                 missing = [c for c in ("email",) if c not in (reader.fieldnames or [])]
                 if missing:
                     raise CommandError(
@@ -54,6 +56,10 @@ class Command(BaseCommand):
             f"skipped {len(report.skipped)}"
         )
         if report.to_confirm and not dry_run:
-            self.stdout.write(
-                f"Confirmation emails sent to {len(report.to_confirm)} new pending subscriber(s)."
+            sent = len(report.to_confirm) - len(report.mail_failed)
+            self.stdout.write(f"Confirmation emails sent to {sent} new pending subscriber(s).")
+        if report.mail_failed:
+            raise CommandError(
+                f"{len(report.mail_failed)} confirmation email(s) failed (the subscribers are saved; "
+                f"resend from the admin): {', '.join(report.mail_failed)}"
             )
