@@ -46,7 +46,13 @@ def parse(data: bytes, *, name: str) -> Listing:
         raise SourceError(f"unreadable HTML ({str(exc)[:200]})", input_name=name) from None
     props = _props(soup, "DailyPapers", name=name)
     if props is not None and isinstance(props.get("dailyPapers"), list):
-        listing = hf_json.items_to_listing(props["dailyPapers"], name=name, format=FORMAT)
+        items = props["dailyPapers"]
+        listing = hf_json.items_to_listing(items, name=name, format=FORMAT)
+        if items and not listing.records:
+            raise SourceError(
+                f"none of the {len(items)} items is a daily paper ({listing.problems[0].message})",
+                input_name=name,
+            )
         listing.listing_date = iso_date(props.get("date")) or listing.listing_date
         return listing
     paper = _props(soup, "PaperContent", name=name)

@@ -489,3 +489,10 @@ def test_the_article_card_fallback_takes_the_listing_date_from_the_page():
         '<link rel="canonical" href="https://huggingface.co/papers?date=2024-07-30" />',
     )
     assert hf_html.parse(canonical.encode(), name="page").listing_date == date(2024, 7, 30)
+
+
+def test_a_page_whose_embedded_items_are_all_refused_is_an_error_quoting_the_first():
+    props = json.dumps({"dailyPapers": [{"paper": {"id": "2401.00001"}}, 3]})
+    page = f"<html><div data-target='DailyPapers' data-props='{props}'></div></html>"
+    with pytest.raises(SourceError, match=r"^p\.html: none of the 2 items.*paper has no title"):
+        hf_html.parse(page.encode(), name="p.html")
