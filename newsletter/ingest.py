@@ -371,7 +371,7 @@ def source_ingest(
     if not dry_run:
         run.save()
     try:
-        url, fetched = _fetch(
+        url, fetched, page_problems = _fetch(
             source, day=day, session=session or http.build_session(), conditional=not dry_run
         )
         run.input = url[:2000]
@@ -379,7 +379,15 @@ def source_ingest(
             run.status = IngestRun.Status.NOT_MODIFIED
             run.finished_at = timezone.now()
         else:
-            _store_pages(source, fetched, run=run, url=url, day=day, dry_run=dry_run)
+            _store_pages(
+                source,
+                fetched,
+                page_problems,
+                run=run,
+                url=url,
+                day=day,
+                dry_run=dry_run,
+            )
     except SourceError as exc:
         _fail(run, str(exc))
     except Exception as exc:
@@ -394,6 +402,7 @@ def source_ingest(
 def _store_pages(
     source: Source,
     fetched: list[http.FetchResult],
+    page_problems: list[SourceError],
     *,
     run: IngestRun,
     url: str,
@@ -401,6 +410,7 @@ def _store_pages(
     dry_run: bool,
 ) -> None:
     listing = _parse_pages(source, fetched, day=day)
+    page_problems = page_problems + listing.page_problems
     with transaction.atomic():
         counts = papers_upsert(
             records=listing.records,
@@ -414,12 +424,13 @@ def _store_pages(
             new=counts.new,
             updated=counts.updated,
             unchanged=counts.unchanged,
-            refused=listing.problems,
+            refused=[*page_problems, *listing.problems],
         )
         _finish(run, result)
         if dry_run:
             transaction.set_rollback(True)
-        else:
+        elif not page_problems:
+            # After a page went missing, the next run must not be answered "not modified".
             _remember_validators(source, url, fetched[0])
 
 
@@ -440,8 +451,9 @@ def sources_ingest(
 
 def _fetch(
     source: Source, *, day: date, session: requests.Session, conditional: bool = True
-) -> tuple[str, list[http.FetchResult]]:
-    """The source's URL for ``day`` and the pages fetched from it ([] when not modified)."""
+) -> tuple[str, list[http.FetchResult], list[SourceError]]:
+    """The source's URL for ``day``, the pages fetched from it ([] when not modified), and the
+    failure of a later page (the pages before it are kept; a failing first page raises)."""
     try:
         url = source.url_for(day)
     except ValueError as exc:
@@ -451,10 +463,17 @@ def _fetch(
         validators = {"etag": source.etag, "last_modified": source.last_modified}
 
     results: list[http.FetchResult] = []
+    problems: list[SourceError] = []
 
     def get(page_url: str) -> bytes | None:
         # Conditional headers only on the first request: later pages are never cached.
-        result = http.http_get(page_url, session=session, **(validators if not results else {}))
+        try:
+            result = http.http_get(page_url, session=session, **(validators if not results else {}))
+        except http.FetchError as exc:
+            if not results:
+                raise
+            problems.append(exc)
+            return None  # stops the paging; the pages read so far are kept
         results.append(result)
         return result.content
 
@@ -464,21 +483,36 @@ def _fetch(
         hf_html.fetch(day=day, get=get, base=url)
     else:
         arxiv.fetch(url=url, get=get)
-    return url, [r for r in results if r.content is not None]
+    return url, [r for r in results if r.content is not None], problems
 
 
-def _parse_pages(source: Source, fetched: list[http.FetchResult], *, day: date) -> Listing:
-    combined = Listing(name=source.name, format=source.format, listing_date=day)
-    for page in fetched:
+@dataclass(slots=True)
+class _Pages:
+    records: list[PaperRecord] = field(default_factory=list)
+    problems: list[SourceError] = field(default_factory=list)  # refused records
+    page_problems: list[SourceError] = field(default_factory=list)  # unreadable later pages
+
+
+def _parse_pages(source: Source, fetched: list[http.FetchResult], *, day: date) -> _Pages:
+    """Every page's records. A later page that is not a listing is reported and skipped; the
+    first one failing fails the run."""
+    combined = _Pages()
+    for number, page in enumerate(fetched):
         assert page.content is not None
-        listing = parse_listing(
-            page.content,
-            name=page.url,
-            format=source.format,
-            today=day,
-            listing_date=day,
-            max_bytes=settings.INGEST_MAX_BYTES,
-        )
+        try:
+            listing = parse_listing(
+                page.content,
+                name=page.url,
+                format=source.format,
+                today=day,
+                listing_date=day,
+                max_bytes=settings.INGEST_MAX_BYTES,
+            )
+        except SourceError as exc:
+            if number == 0:
+                raise
+            combined.page_problems.append(exc)
+            continue
         combined.records.extend(listing.records)
         combined.problems.extend(listing.problems)
     return combined

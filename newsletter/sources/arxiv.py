@@ -58,10 +58,20 @@ def parse(data: bytes, *, name: str) -> Listing:
     except (ET.ParseError, ValueError, LookupError, UnicodeError, RecursionError) as exc:
         raise SourceError(f"not well-formed XML ({str(exc)[:200]})", input_name=name) from None
     if root.tag == f"{ATOM}feed":
-        return _parse_atom(root, name=name)
-    if root.tag == "rss" and isinstance(root.find("channel"), ET.Element):
-        return _parse_rss(root.find("channel"), name=name)
-    raise SourceError(f"XML root <{root.tag[:80]}> is not an Atom or RSS feed", input_name=name)
+        listing = _parse_atom(root, name=name)
+    elif root.tag == "rss" and isinstance(root.find("channel"), ET.Element):
+        listing = _parse_rss(root.find("channel"), name=name)
+    else:
+        raise SourceError(f"XML root <{root.tag[:80]}> is not an Atom or RSS feed", input_name=name)
+    if listing.problems and not listing.records:
+        # Zero entries is an empty day; entries that are all unusable is not.
+        first = listing.problems[0]
+        raise SourceError(
+            f"none of the {len(listing.problems)} entries is usable (record {first.index + 1}: "
+            f"{first.message})",
+            input_name=name,
+        )
+    return listing
 
 
 def _parse_atom(feed: ET.Element, *, name: str) -> Listing:

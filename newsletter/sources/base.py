@@ -104,9 +104,20 @@ def check_size(data: bytes, *, name: str, max_bytes: int = MAX_INPUT_BYTES) -> N
 
 _SCRIPT_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
-# Only things shaped like real tags: "<b>", "</a>", '<a href="x">'. LaTeX such as "$a<b$" or
-# "x > y" is left alone because "<" must be followed by a tag name and the tag must close.
-_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s+[^<>]*)?/?>")
+# Only real HTML elements are markup. Abstracts are full of other angle brackets that must stay as
+# written: LaTeX ("$0<t \\leq T$ and $s>0$"), and literal tokens ("<search>", "<Environment>",
+# "<slack>"). So a tag is a known element name followed by well-formed attributes.
+_HTML_ELEMENTS = (
+    "a abbr acronym address article aside b bdi bdo big blockquote body br button caption center "
+    "cite code col colgroup dd del details dfn div dl dt em figcaption figure font footer form "
+    "h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins kbd label li link main mark "
+    "meta nav noscript ol p picture pre q s samp section small source span strike strong sub "
+    "summary sup table tbody td tfoot th thead time tr tt u ul var wbr"
+)
+_ATTRIBUTE = r"""\s+[A-Za-z_:][-\w:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
+_TAG_RE = re.compile(
+    rf"</?(?:{'|'.join(_HTML_ELEMENTS.split())})(?:{_ATTRIBUTE})*\s*/?>", re.IGNORECASE
+)
 _BIDI = dict.fromkeys(
     [0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF]
 )
@@ -114,8 +125,9 @@ _SPACE_RE = re.compile(r"\s+")
 
 
 def clean_text(value: object, *, limit: int) -> str:
-    """Plain text: tags stripped, entities decoded, control characters and runs of whitespace
-    (hard line breaks included) made single spaces, NFC, at most ``limit`` characters."""
+    """Plain text: HTML tags stripped, then entities decoded (so "&lt;b&gt;" stays the text
+    "<b>"), control characters and runs of whitespace (hard line breaks included) made single
+    spaces, NFC, at most ``limit`` characters. Angle brackets that are not HTML stay as written."""
     if not isinstance(value, str) or not value:
         return ""
     text = value
@@ -218,7 +230,7 @@ def iso_date(value: object) -> date | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         try:
-            return date.fromisoformat(value.strip()[:10])
+            return plausible(date.fromisoformat(value.strip()[:10]))
         except ValueError:
             return None
     return plausible(parsed.date())

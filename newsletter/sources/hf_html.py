@@ -31,6 +31,7 @@ from newsletter.sources.base import (
 
 FORMAT = "hf-html"
 PAGE_URL = "https://huggingface.co/papers"
+_DATE_PARAM_RE = re.compile(r"[?&]date=(\d{4}-\d{2}-\d{2})(?![\d])")
 _UPVOTES_RE = re.compile(r"^\s*(\d{1,9})\s*$")
 
 
@@ -45,7 +46,13 @@ def parse(data: bytes, *, name: str) -> Listing:
         raise SourceError(f"unreadable HTML ({str(exc)[:200]})", input_name=name) from None
     props = _props(soup, "DailyPapers", name=name)
     if props is not None and isinstance(props.get("dailyPapers"), list):
-        listing = hf_json.items_to_listing(props["dailyPapers"], name=name, format=FORMAT)
+        items = props["dailyPapers"]
+        listing = hf_json.items_to_listing(items, name=name, format=FORMAT)
+        if items and not listing.records:
+            raise SourceError(
+                f"none of the {len(items)} items is a daily paper ({listing.problems[0].message})",
+                input_name=name,
+            )
         listing.listing_date = iso_date(props.get("date")) or listing.listing_date
         return listing
     paper = _props(soup, "PaperContent", name=name)
@@ -61,7 +68,7 @@ def parse(data: bytes, *, name: str) -> Listing:
             "no daily papers data and no paper cards: not a Hugging Face papers page",
             input_name=name,
         )
-    listing = Listing(name=name, format=FORMAT)
+    listing = Listing(name=name, format=FORMAT, listing_date=_page_date(soup))
     for index, article in enumerate(articles):
         try:
             listing.records.append(_card_to_record(article, name=name, index=index))
@@ -85,6 +92,23 @@ def _props(soup: BeautifulSoup, target: str, *, name: str) -> dict | None:
         # A cut-off page: the JSON is unusable, the rendered cards may still be there.
         return None
     return props if isinstance(props, dict) else None
+
+
+def _page_date(soup: BeautifulSoup) -> date | None:
+    """The day the page lists: its canonical/og:url ``?date=``, else its date heading's
+    ``<time datetime>``. (The page also links the previous and next days: those are not it.)"""
+    for element in (
+        soup.find("link", rel="canonical", href=True),
+        soup.find("meta", property="og:url", content=True),
+    ):
+        if isinstance(element, Tag):
+            url = element.get("href") or element.get("content")
+            match = _DATE_PARAM_RE.search(url) if isinstance(url, str) else None
+            if match and (day := iso_date(match.group(1))):
+                return day
+    heading = soup.find("time", datetime=True)
+    value = heading.get("datetime") if isinstance(heading, Tag) else None
+    return iso_date(value) if isinstance(value, str) else None
 
 
 def _card_to_record(article: Tag, *, name: str, index: int) -> PaperRecord:

@@ -23,6 +23,7 @@ from newsletter.sources.base import (
     SourceError,
     clean_text,
     decode_text,
+    plausible,
 )
 
 FORMAT = "text"
@@ -42,11 +43,36 @@ def parse(data: bytes, *, name: str, today: date, listing_date: date | None = No
     """Records from a capture; ``listing_date`` (--date) overrides the date the capture shows."""
     text = decode_text(data, name=name)
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    if BYLINE in lines or any(line == "·" for line in lines):
-        return _parse_blocks(lines, name=name, today=today, listing_date=listing_date)
-    if lines and lines[0].startswith(HEADER_B):
-        return _parse_pairs(lines, name=name, listing_date=listing_date)
-    raise SourceError("not a daily papers listing (no listing header found)", input_name=name)
+    if BYLINE in lines or _has_paper_footers(lines):
+        listing = _parse_blocks(lines, name=name, today=today, listing_date=listing_date)
+    elif lines and lines[0].startswith(HEADER_B):
+        listing = _parse_pairs(lines, name=name, listing_date=listing_date)
+    else:
+        raise SourceError("not a daily papers listing (no listing header found)", input_name=name)
+    if not listing.records:
+        first = listing.problems[0]
+        raise SourceError(
+            f"none of the {len(listing.problems)} papers is usable (record {first.index + 1}: "
+            f"{first.message})",
+            input_name=name,
+        )
+    return listing
+
+
+def _has_paper_footers(lines: list[str]) -> bool:
+    """A capture without its header still shows a footer under most papers: "• N authors",
+    "·", a date line. A "·" line alone proves nothing (notes, ASCII art, junk)."""
+    body = [line for line in lines if line]
+    dots = footers = 0
+    for i, line in enumerate(body):
+        if line != "·":
+            continue
+        dots += 1
+        before = body[i - 1] if i > 0 else ""
+        after = body[i + 1] if i + 1 < len(body) else ""
+        if _AUTHORS_RE.match(before) or _DATE_RE.match(after):
+            footers += 1
+    return footers >= min(dots, 3) and footers * 2 >= dots > 0
 
 
 # --- Layout (a). ---
@@ -61,8 +87,9 @@ def _parse_blocks(
     if BYLINE in body:
         start = body.index(BYLINE) + 1
         match = _DATE_RE.match(body[start]) if start < len(body) else None
-        if match and not match.group("year") and not match.group("votes"):
-            shown = _latest_not_future(match, today=today)
+        if match:
+            # The listing's own date ("Nov 10", or "Jun 13, 2024"): never a paper.
+            shown = _listing_day(match, today=today)
             start += 1
     listing = Listing(name=name, format=FORMAT, listing_date=listing_date or shown)
     year_of = listing.listing_date or today
@@ -143,6 +170,12 @@ def _month_day(match: re.Match[str], year: int) -> date | None:
         return None
 
 
+def _listing_day(match: re.Match[str], *, today: date) -> date | None:
+    if match.group("year"):
+        return plausible(_month_day(match, int(match.group("year"))))
+    return _latest_not_future(match, today=today)
+
+
 def _latest_not_future(match: re.Match[str], *, today: date) -> date | None:
     for year in (today.year, today.year - 1, today.year - 2, today.year - 3, today.year - 4):
         day = _month_day(match, year)  # Feb 29 needs a leap year
@@ -153,8 +186,7 @@ def _latest_not_future(match: re.Match[str], *, today: date) -> date | None:
 
 def _paper_date(match: re.Match[str], *, listing_day: date) -> date | None:
     if match.group("year"):
-        day = _month_day(match, int(match.group("year")))
-        return day if day is not None and 1980 <= day.year <= 2200 else None
+        return plausible(_month_day(match, int(match.group("year"))))
     day = _month_day(match, listing_day.year)
     if day is not None and day > listing_day:
         day = _month_day(match, listing_day.year - 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from io import StringIO
@@ -158,3 +159,64 @@ def test_sources_option_runs_every_enabled_source_like_the_daily_job(transport, 
 def test_it_asks_for_inputs_or_sources():
     with pytest.raises(CommandError, match="PATH_OR_URL, or --sources"):
         ingest()
+
+
+@time_machine.travel("2026-11-24 12:00Z", tick=False)
+def test_a_dry_run_prints_what_a_real_run_would_and_stores_nothing():
+    dry, _ = ingest(str(LISTINGS), "--dry-run")
+    assert (Paper.objects.count(), ListingEntry.objects.count(), IngestRun.objects.count()) == (
+        0,
+        0,
+        0,
+    )
+    real, _ = ingest(str(LISTINGS))
+    assert dry == real
+    assert sum(new for new, _, _ in counts(real)) == 290
+
+
+def test_a_file_name_that_is_not_utf8_is_ingested_under_a_printable_name(tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    odd = os.path.join(os.fsencode(folder), b"caf\xe9.json")
+    with open(odd, "wb") as handle:
+        handle.write((DATA / "hf/api_daily_papers_2024-10-25.json").read_bytes())
+    shutil.copy(DATA / "arxiv/api_old_style_id.atom.xml", folder / "z.xml")
+    lines, err = ingest(str(folder))
+    assert lines == [
+        f"{folder}/caf\ufffd.json: 4 new, 0 updated, 0 unchanged",
+        f"{folder}/z.xml: 1 new, 0 updated, 0 unchanged",
+    ]
+    assert err == ""
+    assert set(ListingEntry.objects.values_list("origin", flat=True)) == {"caf\ufffd.json", "z.xml"}
+
+
+def test_an_unexpected_error_fails_that_input_and_the_others_are_still_ingested(
+    tmp_path, monkeypatch
+):
+    from newsletter.management.commands import ingest as command
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    shutil.copy(DATA / "hf/api_daily_papers_2024-10-25.json", folder / "a.json")
+    shutil.copy(DATA / "arxiv/api_old_style_id.atom.xml", folder / "b.xml")
+    real = command.listing_ingest
+
+    def flaky(**kwargs):
+        if kwargs["name"].endswith("a.json"):
+            raise RuntimeError("disk on fire")
+        return real(**kwargs)
+
+    monkeypatch.setattr(command, "listing_ingest", flaky)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match=r"1 input\(s\) not ingested: .*a\.json: unexpected"):
+        call_command("ingest", str(folder), stdout=out, stderr=err)
+    assert out.getvalue() == f"{folder / 'b.xml'}: 1 new, 0 updated, 0 unchanged\n"
+    assert "a.json: unexpected RuntimeError: disk on fire" in err.getvalue()
+    assert Paper.objects.count() == 1
+
+
+def test_an_empty_directory_is_an_error_naming_it(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / ".hidden").write_text("x")
+    with pytest.raises(CommandError, match=r"empty: no files in directory"):
+        ingest(str(tmp_path / "empty"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -17,7 +18,7 @@ from newsletter.sources import (
     parse_listing,
     text,
 )
-from newsletter.sources.base import arxiv_id_from, clean_text
+from newsletter.sources.base import arxiv_id_from, clean_text, iso_date
 
 from .conftest import LISTINGS, data
 from .feeds import atom_feed, rss_feed
@@ -378,3 +379,120 @@ def test_a_paper_missing_its_separator_or_date_does_not_swallow_the_next_one():
     assert "Pointer Networks" not in second.abstract
     assert listing.records[2].title == "Pointer Networks"
     assert second.author_count == 5
+
+
+# --- Found in review. ---
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Meeting notes\n\nWe discussed the budget.\n\n\xc2\xb7\n\nAction items\n\nBuy milk.\n",
+        b"abcdef \n\xc2\xb7\n" * 2000,
+    ],
+    ids=["meeting-notes", "junk"],
+)
+def test_a_text_with_a_lone_middle_dot_line_is_not_a_listing(raw):
+    with pytest.raises(SourceError, match=r"^notes\.txt: not a daily papers listing"):
+        parse(raw, name="notes.txt")
+
+
+def test_a_capture_without_its_header_is_still_read_from_its_paper_footers():
+    raw = (LISTINGS / "003_699aaad9f8861ff2.txt").read_text()
+    body = raw.split("byAK and the research community", 1)[1]
+    listing = parse(body.encode(), name="t")
+    assert len(listing.records) == 51
+
+
+@pytest.mark.parametrize(
+    ("raw", "first_problem"),
+    [
+        (
+            b"Get trending papers in your email inbox!\n" + b"x" * 500 + b"\n",
+            "a paragraph where a title was expected",
+        ),
+        (
+            (
+                "byAK and the research community\n\nNov 10\n\n" + "x" * 500 + "\n• 2 authors\n·\n"
+            ).encode(),
+            "paper without a usable title",
+        ),
+    ],
+    ids=["layout-b", "layout-a"],
+)
+def test_a_text_listing_whose_papers_are_all_refused_is_an_error_quoting_the_first(
+    raw, first_problem
+):
+    with pytest.raises(SourceError, match=rf"^bad\.txt: none of the 1 papers.*{first_problem}"):
+        parse(raw, name="bad.txt")
+
+
+def test_an_arxiv_feed_whose_entries_are_all_refused_is_an_error_quoting_the_first():
+    bad = data("arxiv/api_query_10_entries.atom.xml").decode()
+    bad = re.sub(r"<id>http://arxiv.org/abs/[^<]*</id>", "<id>nothing</id>", bad)
+    bad = re.sub(r'<link[^>]*href="https?://arxiv.org/(abs|pdf)/[^"]*"[^>]*/>', "", bad)
+    with pytest.raises(SourceError, match=r"^q\.xml: none of the 10 entries.*no arXiv id"):
+        arxiv.parse(bad.encode(), name="q.xml")
+    assert arxiv.parse(data("arxiv/api_empty_result.atom.xml"), name="e.xml").records == []
+
+
+def test_a_listing_date_header_with_a_year_is_the_listing_date_not_a_paper():
+    capture = (
+        "byAK and the research community\n\nJun 13, 2024\n\n"
+        "A Title\n\nAn abstract.\n\n  • 2 authors\n·\nJun 12\n"
+    )
+    listing = text.parse(capture.encode(), name="t", today=TODAY)
+    assert listing.listing_date == date(2024, 6, 13)
+    assert [r.title for r in listing.records] == ["A Title"]
+    assert listing.records[0].published == date(2024, 6, 12)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Bounds for $0<t \\leq T$ and $s>0$", "Bounds for $0<t \\leq T$ and $s>0$"),
+        ("A model that emits <search> tokens", "A model that emits <search> tokens"),
+        ("An <Environment> and a <slack> variable", "An <Environment> and a <slack> variable"),
+        ("$a<b \\leq c$ and $d>e$", "$a<b \\leq c$ and $d>e$"),
+        ('<a href="https://x.org">Link</a> and <em class=x>it</em><br/>', "Link and it"),
+        ("<P>One</P><DIV>Two</DIV>", "One Two"),
+        ("<style>p { color: red }</style>Kept", "Kept"),
+        ("&lt;b&gt;Bold&lt;/b&gt; as written", "<b>Bold</b> as written"),
+    ],
+)
+def test_only_real_html_is_stripped_and_other_angle_brackets_are_kept(raw, expected):
+    assert clean_text(raw, limit=500) == expected
+
+
+def test_a_json_title_with_escaped_markup_keeps_it_as_written():
+    item = json.loads(data("hf/api_daily_papers_2024-10-25.json"))[0]
+    item["paper"]["title"] = "Why &lt;b&gt; is not <b>bold</b> for $0<t \\leq T$ and $s>0$"
+    listing = hf_json.parse(json.dumps([item]).encode(), name="api")
+    assert listing.records[0].title == "Why <b> is not bold for $0<t \\leq T$ and $s>0$"
+
+
+@pytest.mark.parametrize("value", ["0001-01-01 junk", "0999-12-31x", "9999-01-01 later"])
+def test_implausible_dates_are_dropped_even_when_the_timestamp_is_malformed(value):
+    assert iso_date(value) is None
+
+
+def test_a_malformed_timestamp_with_a_plausible_date_still_gives_the_date():
+    assert iso_date("2024-10-22 at noon") == date(2024, 10, 22)
+
+
+def test_the_article_card_fallback_takes_the_listing_date_from_the_page():
+    page = data("hf/daily_papers_page_2024-08-01.html").decode()
+    page = page.replace('data-target="DailyPapers"', 'data-target="Something"')
+    assert hf_html.parse(page.encode(), name="page").listing_date == date(2024, 8, 1)
+    canonical = page.replace(
+        '<meta property="og:url" content="https://huggingface.co/papers" />',
+        '<link rel="canonical" href="https://huggingface.co/papers?date=2024-07-30" />',
+    )
+    assert hf_html.parse(canonical.encode(), name="page").listing_date == date(2024, 7, 30)
+
+
+def test_a_page_whose_embedded_items_are_all_refused_is_an_error_quoting_the_first():
+    props = json.dumps({"dailyPapers": [{"paper": {"id": "2401.00001"}}, 3]})
+    page = f"<html><div data-target='DailyPapers' data-props='{props}'></div></html>"
+    with pytest.raises(SourceError, match=r"^p\.html: none of the 2 items.*paper has no title"):
+        hf_html.parse(page.encode(), name="p.html")

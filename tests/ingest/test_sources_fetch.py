@@ -82,6 +82,50 @@ def test_the_hugging_face_api_is_read_page_by_page(transport):
     assert [r.url for r in transport.requests] == [HF_PAGE0, HF_PAGE1]
 
 
+def hundred_items() -> bytes:
+    item = json.loads(data("hf/api_daily_papers_2024-10-25.json"))[0]
+    page = []
+    for n in range(100):
+        clone = json.loads(json.dumps(item))
+        clone["paper"]["id"] = f"2410.{10000 + n}"
+        clone["paper"]["title"] = f"Paper number {n}"
+        page.append(clone)
+    return json.dumps(page).encode()
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        (Reply(body=b'[{"paper": '), f"{HF_PAGE1}: invalid JSON"),
+        (Reply(status=404), f"{HF_PAGE1}: HTTP 404"),
+        (Reply(status=503), f"{HF_PAGE1}: HTTP 503 after 1 attempts"),
+    ],
+    ids=["bad-json", "client-error", "server-error"],
+)
+def test_a_bad_later_page_keeps_the_good_pages_and_the_run_is_partial(
+    transport, settings, reply, problem
+):
+    settings.INGEST_HTTP_RETRIES = 0
+    transport.add(HF_PAGE0, Reply(body=hundred_items(), headers={"ETag": '"p0"'}))
+    transport.add(HF_PAGE1, reply)
+    source = Source.objects.get(format="hf-json")
+    run = source_ingest(source_id=source.pk, day=DAY)
+    assert (run.status, run.new_count, run.refused_count) == ("partial", 100, 1)
+    assert run.error.startswith(problem)
+    assert Paper.objects.count() == 100
+    # The next run asks again instead of trusting a cached first page.
+    source.refresh_from_db()
+    assert source.etag == ""
+
+
+def test_a_bad_first_page_fails_the_run(transport):
+    transport.add(HF_PAGE0, Reply(body=b"not json"))
+    run = source_ingest(source_id=Source.objects.get(format="hf-json").pk, day=DAY)
+    assert run.status == "failed"
+    assert run.error.startswith(f"{HF_PAGE0}: invalid JSON")
+    assert Paper.objects.count() == 0
+
+
 def test_timeouts_429_and_5xx_are_retried_with_backoff(transport, settings):
     settings.INGEST_HTTP_RETRIES = 3
     transport.add(

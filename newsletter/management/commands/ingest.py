@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from datetime import date
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 from django.utils import timezone
 
 from newsletter import http
 from newsletter.ingest import listing_ingest, sources_ingest
 from newsletter.models import IngestRun
 from newsletter.sources import FORMATS, SourceError
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -44,39 +49,66 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not options["inputs"] and not options["sources"]:
             raise CommandError("Give at least one PATH_OR_URL, or --sources.")
-        failures = self._ingest_inputs(options)
-        if options["sources"]:
-            failures += self._ingest_sources(options)
+        if options["dry_run"]:
+            # One transaction for the whole command, undone at the end: each input sees what the
+            # inputs before it would have stored, so every line is the line a real run prints.
+            with transaction.atomic():
+                failures = self._ingest_all(options)
+                transaction.set_rollback(True)
+        else:
+            failures = self._ingest_all(options)
         if failures:
             raise CommandError(
                 f"{len(failures)} input(s) not ingested: " + "; ".join(failures)[:2000]
             )
 
+    def _ingest_all(self, options: dict) -> list[str]:
+        failures = self._ingest_inputs(options)
+        if options["sources"]:
+            failures += self._ingest_sources(options)
+        return failures
+
     def _ingest_inputs(self, options: dict) -> list[str]:
         failures: list[str] = []
-        for name in _expand(options["inputs"]):
+        for item in options["inputs"]:
             try:
-                data = _read(name)
-                result = listing_ingest(
-                    data=data,
-                    name=name,
-                    format=options["format"],
-                    listing_date=options["date"],
-                    dry_run=options["dry_run"],
-                )
+                paths = _expand(item)
             except SourceError as exc:
                 failures.append(str(exc))
-                self.stderr.write(f"{exc}")
+                self.stderr.write(str(exc))
                 continue
-            self.stdout.write(result.line())
-            for problem in result.refused:
-                self.stderr.write(f"refused {problem}")
+            for path in paths:
+                if failure := self._ingest_one(path, options):
+                    failures.append(failure)
+                    self.stderr.write(failure)
         return failures
+
+    def _ingest_one(self, path: str, options: dict) -> str | None:
+        """Ingest one file or URL and print its line; the failure message, if it failed."""
+        name = printable(path)
+        try:
+            result = listing_ingest(
+                data=_read(path, name=name),
+                name=name,
+                format=options["format"],
+                listing_date=options["date"],
+                dry_run=False,  # a dry run is rolled back as a whole by handle()
+            )
+        except SourceError as exc:
+            return str(exc)
+        except Exception as exc:
+            # One input's bug never stops the others; the command still fails at the end.
+            logger.exception("ingest %s failed", name)
+            return f"{name}: unexpected {type(exc).__name__}: {str(exc)[:500]}"
+        self.stdout.write(result.line())
+        for problem in result.refused:
+            self.stderr.write(f"refused {problem}")
+        return None
 
     def _ingest_sources(self, options: dict) -> list[str]:
         day = options["date"] or timezone.now().date()
         failures: list[str] = []
-        for run in sources_ingest(day=day, dry_run=options["dry_run"]):
+        for run in sources_ingest(day=day):  # handle() rolls a dry run back as a whole
             name = run.source.name
             if run.status == IngestRun.Status.FAILED:
                 failures.append(f"{name}: {run.error}")
@@ -100,38 +132,49 @@ def _iso_date(value: str) -> date:
         raise CommandError(f"--date must be YYYY-MM-DD, got {value!r}") from None
 
 
-def _expand(inputs: list[str]) -> list[str]:
-    """Directories become their (non-hidden) files, sorted; URLs and files stay as given."""
-    names: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if "://" not in item and path.is_dir():
-            names += [
-                str(child)
-                for child in sorted(path.iterdir())
-                if child.is_file() and not child.name.startswith(".")
-            ]
-        else:
-            names.append(item)
+def printable(name: str) -> str:
+    """``name`` safe to store and print: bytes that are not UTF-8 (a file name such as
+    b"caf\\xe9.txt" arrives as a lone surrogate) become U+FFFD, control characters "?"."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "replace")
+    text = raw.decode("utf-8", "replace")
+    return "".join("?" if unicodedata.category(ch) == "Cc" else ch for ch in text)
+
+
+def _expand(item: str) -> list[str]:
+    """A directory becomes its (non-hidden) files, sorted; URLs and files stay as given."""
+    path = Path(item)
+    if "://" in item or not path.is_dir():
+        return [item]
+    names = [
+        str(child)
+        for child in sorted(path.iterdir())
+        if child.is_file() and not child.name.startswith(".")
+    ]
+    if not names:
+        raise SourceError("no files in directory", input_name=printable(item))
     return names
 
 
-def _read(name: str) -> bytes:
-    if name.startswith(("http://", "https://")):
-        result = http.http_get(name)
+def _read(path: str, *, name: str) -> bytes:
+    """The bytes of a file or URL; errors name the input as ``name`` (its printable form)."""
+    if path.startswith(("http://", "https://")):
+        result = http.http_get(path)
         return result.content or b""
-    if "://" in name:
+    if "://" in path:
         raise SourceError("only http(s) URLs and files can be ingested", input_name=name)
-    path = Path(name)
-    if not path.is_file():
+    file = Path(path)
+    if not file.is_file():
         raise SourceError("no such file", input_name=name)
-    size = path.stat().st_size
+    size = file.stat().st_size
     if size > settings.INGEST_MAX_BYTES:
         raise SourceError(
             f"too large ({size:,} bytes; the limit is {settings.INGEST_MAX_BYTES:,})",
             input_name=name,
         )
     try:
-        return path.read_bytes()
+        return file.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror}", input_name=name) from None
