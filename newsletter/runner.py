@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +16,10 @@ from honcho.printer import Printer
 PROCESSES = ("web", "worker", "beat")
 
 
-def prepare(*, say: Callable[[str], None]) -> None:
-    """Migrate, collect static files and make sure a staff account exists."""
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+def prepare(*, host: str, port: int, say: Callable[[str], None]) -> None:
+    """Run bin/release (migrations, static files), as a deploy does, then ensure the staff account."""
+    release = settings.BASE_DIR / "bin" / "release"
+    subprocess.run([str(release)], env=process_env(host=host, port=port), check=True)
     call_command("ensure_admin")
     say("Database and static files are ready.")
 

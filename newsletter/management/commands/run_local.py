@@ -1,6 +1,7 @@
+import subprocess
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from newsletter import runner
 
@@ -13,7 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host: str, port: int, **options) -> None:
-        runner.prepare(say=self.stdout.write)
+        try:
+            runner.prepare(host=host, port=port, say=self.stdout.write)
+        except subprocess.CalledProcessError as error:
+            raise CommandError(
+                f"bin/release failed (exit {error.returncode}); see above."
+            ) from None
         self.stdout.write(runner.banner(host=host, port=port))
         self.stdout.flush()
         sys.exit(runner.run_all(host=host, port=port))
