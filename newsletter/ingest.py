@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -432,6 +432,25 @@ def _store_pages(
         elif not page_problems:
             # After a page went missing, the next run must not be answered "not modified".
             _remember_validators(source, url, fetched[0])
+
+
+def source_days_due(*, day: date, catch_up_days: int = 2) -> list[tuple[int, date]]:
+    """(source id, day) pairs the daily run should fetch: every enabled Source for ``day``, and
+    for Sources whose URL names the day, each of the ``catch_up_days`` before it that has no
+    successful run yet (an outage at run time is made up the next day)."""
+    sources = list(Source.objects.filter(enabled=True))
+    earlier = [day - timedelta(days=n) for n in range(catch_up_days, 0, -1)]
+    done = set(
+        IngestRun.objects.filter(
+            source__in=sources, listing_date__in=earlier, status__in=IngestRun.SUCCESSFUL
+        ).values_list("source_id", "listing_date")
+    )
+    due = []
+    for source in sources:
+        if source.is_dated:
+            due += [(source.pk, d) for d in earlier if (source.pk, d) not in done]
+        due.append((source.pk, day))
+    return due
 
 
 def sources_ingest(

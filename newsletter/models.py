@@ -55,6 +55,12 @@ class Source(models.Model):
     def category_list(self) -> list[str]:
         return [c for c in self.categories.replace(",", " ").split() if c]
 
+    @property
+    def is_dated(self) -> bool:
+        """Whether the URL names the day, so a missed day can be fetched later (arXiv's
+        listing feeds only ever show the current announcement)."""
+        return "{date}" in self.url_template
+
     def url_for(self, day: date) -> str:
         """The URL to fetch for ``day``; ValueError if the template has unknown placeholders."""
         try:
@@ -141,6 +147,8 @@ class IngestRun(models.Model):
         PARTIAL = "partial", "ok, some records refused"
         NOT_MODIFIED = "not_modified", "not modified upstream"
         FAILED = "failed", "failed"
+
+    SUCCESSFUL = (Status.OK, Status.PARTIAL, Status.NOT_MODIFIED)
 
     source = models.ForeignKey(
         Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"

@@ -6,7 +6,6 @@ from celery import shared_task
 from django.utils import timezone
 
 from newsletter import ingest, services
-from newsletter.models import Source
 
 
 @shared_task(name="newsletter.heartbeat")
@@ -27,9 +26,9 @@ def ingest_source(source_id: int, day: str) -> None:
 @shared_task(name="newsletter.ingest_all_sources")
 def ingest_all_sources(day: str | None = None) -> list[int]:
     """Beat entry point: resolve the day once (today, UTC) and fan out one task per enabled
-    Source, so one failing source never stops the others."""
-    day = day or timezone.now().date().isoformat()
-    ids = list(Source.objects.filter(enabled=True).values_list("pk", flat=True))
-    for source_id in ids:
-        ingest_source.delay_on_commit(source_id, day)
-    return ids
+    Source and day due (missed days of dated Sources too), so one failure never stops the others."""
+    resolved = date.fromisoformat(day) if day else timezone.now().date()
+    due = ingest.source_days_due(day=resolved)
+    for source_id, due_day in due:
+        ingest_source.delay_on_commit(source_id, due_day.isoformat())
+    return sorted({source_id for source_id, _ in due})

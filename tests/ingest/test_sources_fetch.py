@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 import requests
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from newsletter import tasks
@@ -189,9 +190,19 @@ def test_the_beat_task_fans_out_one_task_per_enabled_source(monkeypatch):
     sent = []
     monkeypatch.setattr(tasks.ingest_source, "delay_on_commit", lambda *args: sent.append(args))
     Source.objects.filter(name="arXiv cs.CV").update(enabled=False)
+    hf = Source.objects.get(format="hf-json")
+    for day, status in (("2025-10-18", "ok"), ("2025-10-19", "failed")):
+        IngestRun.objects.create(
+            source=hf,
+            listing_date=date.fromisoformat(day),
+            status=status,
+            started_at=timezone.now(),
+        )
     ids = tasks.ingest_all_sources.apply(kwargs={"day": "2025-10-20"}).get()
     assert len(ids) == 5
-    assert sorted(sent) == sorted((pk, "2025-10-20") for pk in ids)
+    today = {(pk, "2025-10-20") for pk in ids}
+    # The dated HF API source also catches up the day whose run failed; arXiv's feeds cannot.
+    assert sorted(sent) == sorted(today | {(hf.pk, "2025-10-19")})
 
 
 def test_a_source_with_a_broken_url_template_fails_with_a_clear_error(transport):
