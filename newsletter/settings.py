@@ -11,6 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from newsletter.lib.broker import EMBEDDED_BROKER_URL, embedded_broker_options
 from newsletter.lib.env import (
     env_bool,
     env_choice,
@@ -135,16 +136,8 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
 else:
     # Embedded broker: kombu's filesystem transport, no server needed.
-    CELERY_BROKER_URL = "filesystem://localhost//"
-    for _folder in ("queue", "processed", "control"):
-        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "store_processed": False,
-        "control_folder": str(BROKER_DIR / "control"),
-    }
+    CELERY_BROKER_URL = EMBEDDED_BROKER_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker_options(BROKER_DIR)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from newsletter.celery import app
+from newsletter.lib.broker import EMBEDDED_BROKER_URL, embedded_broker_options
 from newsletter.models import Heartbeat
 from newsletter.tasks import heartbeat
 from tests.helpers import ROOT, database_url_for_children, process_env, require_service
@@ -60,14 +61,5 @@ def test_a_worker_on_redis_runs_a_task_into_the_database():
 def test_the_embedded_broker_needs_no_server(tmp_path):
     broker_dir = tmp_path / "broker"
     env = process_env(DATABASE_URL=database_url_for_children(), BROKER_DIR=str(broker_dir))
-    folders = {
-        "data_folder_in": str(broker_dir / "queue"),
-        "data_folder_out": str(broker_dir / "queue"),
-        "processed_folder": str(broker_dir / "processed"),
-        "control_folder": str(broker_dir / "control"),
-    }
-    for folder in folders.values():
-        os.makedirs(folder, exist_ok=True)
-    _run_heartbeat_through(
-        broker_url="filesystem://localhost//", transport_options=folders, env=env
-    )
+    folders = embedded_broker_options(broker_dir)
+    _run_heartbeat_through(broker_url=EMBEDDED_BROKER_URL, transport_options=folders, env=env)

@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 
 from newsletter.celery import app
+from newsletter.lib.broker import EMBEDDED_BROKER_URL, embedded_broker_options
 from newsletter.tasks import heartbeat
 from tests.helpers import ROOT, free_port, port_open, process_env
 
@@ -65,14 +66,8 @@ def _sign_up(base: str, email: str) -> str:
 
 def _worker_runs_a_task(var_dir, seconds: float) -> bool:
     """Queue a heartbeat on the embedded broker and wait for the worker to write it to SQLite."""
-    broker = var_dir / "broker"
-    folders = {
-        "data_folder_in": str(broker / "queue"),
-        "data_folder_out": str(broker / "queue"),
-        "processed_folder": str(broker / "processed"),
-        "control_folder": str(broker / "control"),
-    }
-    with app.connection_for_write("filesystem://localhost//", transport_options=folders) as conn:
+    folders = embedded_broker_options(var_dir / "broker")
+    with app.connection_for_write(EMBEDDED_BROKER_URL, transport_options=folders) as conn:
         heartbeat.apply_async(kwargs={"name": "smoke"}, connection=conn)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
