@@ -23,7 +23,9 @@ _PREFIX_RE = re.compile(
     re.IGNORECASE,
 )
 _NEW_RE = re.compile(r"(\d{4}\.\d{4,5})(?:v\d+)?")
-_OLD_RE = re.compile(r"([a-z][a-z-]{0,30})(?:\.([a-z]{2}|[a-z][a-z-]{2,30}))?/(\d{7})(?:v\d+)?", re.I)
+_OLD_RE = re.compile(
+    r"([a-z][a-z-]{0,30})(?:\.([a-z]{2}|[a-z][a-z-]{2,30}))?/(\d{7})(?:v\d+)?", re.I
+)
 
 
 def arxiv_id_normalize(value: object) -> str:
