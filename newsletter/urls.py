@@ -10,5 +10,6 @@ admin.site.index_title = "Run the newsletter"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("anymail/", include("newsletter.delivery.urls")),
     path("", include("subscriptions.urls")),
 ]
