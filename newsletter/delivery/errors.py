@@ -46,7 +46,11 @@ class UncertainError(SendError):
 
 
 def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:1000]
+    try:
+        text = str(error)
+    except Exception:  # some exceptions cannot describe themselves without a response
+        text = repr(error.args)
+    return f"{type(error).__name__}: {text}"[:1000]
 
 
 def _smtp_code(code: int, error: BaseException) -> SendError:

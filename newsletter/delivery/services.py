@@ -233,13 +233,13 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         return _fail(delivery, classified, now)
     if not sent:
         return _finish(delivery, State.FAILED, last_error="the email backend accepted nothing")
-    status = getattr(message, "anymail_status", None)
+    provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
     return _finish(
         delivery,
         State.SENT,
         sent_at=timezone.now(),
         message_id=delivery_message_id(delivery),
-        provider_message_id=(getattr(status, "message_id", None) or "")[:200],
+        provider_message_id="" if provider_id is None else str(provider_id)[:200],
     )
 
 
