@@ -11,5 +11,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("anymail/", include("newsletter.delivery.urls")),
     path("", include("subscriptions.urls")),
 ]
