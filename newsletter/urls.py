@@ -8,6 +8,7 @@ admin.site.site_title = "Daily Papers Digest admin"
 admin.site.index_title = "Run the newsletter"
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),

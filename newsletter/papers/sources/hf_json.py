@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlencode
 
-from newsletter.sources.base import (
+from newsletter.papers.sources.base import (
     MAX_ABSTRACT,
     MAX_AI_SUMMARY,
     MAX_KEYWORD,
@@ -21,7 +21,7 @@ from newsletter.sources.base import (
     Listing,
     PaperRecord,
     SourceError,
-    arxiv_id_from,
+    arxiv_id_normalize,
     arxiv_links,
     clean_int,
     clean_names,
@@ -87,7 +87,7 @@ def item_to_record(item: object, *, name: str, index: int) -> PaperRecord:
     title = clean_text(paper.get("title") or item.get("title"), limit=MAX_TITLE)
     if not title:
         raise SourceError("paper has no title", input_name=name, index=index)
-    arxiv_id = arxiv_id_from(paper.get("id"))
+    arxiv_id = arxiv_id_normalize(paper.get("id"))
     abs_url, pdf_url = arxiv_links(arxiv_id) if arxiv_id else ("", "")
     authors = paper.get("authors") if isinstance(paper.get("authors"), list) else []
     names = clean_names([a.get("name") for a in authors if isinstance(a, dict)])
@@ -120,16 +120,14 @@ def page_url(*, day: date, page: int, limit: int = PAGE_SIZE, base: str = API_UR
     return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 
-def fetch(
-    *, day: date, get: Callable[[str], bytes | None], base: str = API_URL, name: str = API_URL
-) -> list[bytes]:
+def fetch(*, url: str, day: date, get: Callable[[str], bytes | None]) -> list[bytes]:
     """Every page of the day's list: ``get(url)`` returns a page's bytes (None: not modified).
 
     Stops at the first short page; returns [] when the first page is not modified.
     """
     pages: list[bytes] = []
     for page in range(MAX_PAGES):
-        body = get(page_url(day=day, page=page, base=base))
+        body = get(page_url(day=day, page=page, base=url))
         if body is None:
             return pages
         pages.append(body)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
-from newsletter.sources.base import (
+from newsletter.papers.sources.base import (
     MAX_ABSTRACT,
     MAX_AUTHOR,
     MAX_AUTHORS,
@@ -21,7 +21,7 @@ from newsletter.sources.base import (
     Listing,
     PaperRecord,
     SourceError,
-    arxiv_id_from,
+    arxiv_id_normalize,
     arxiv_links,
     check_size,
     clean_categories,
@@ -35,7 +35,6 @@ FORMAT = "arxiv"
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
-FEED_URL = "https://rss.arxiv.org/atom/{categories}"
 
 # The listing feeds prefix the abstract: "arXiv:2510.14999v1 Announce Type: new \nAbstract: ...".
 _ANNOUNCE_RE = re.compile(
@@ -94,10 +93,10 @@ def _raise_api_error(entries: list[ET.Element], *, name: str) -> None:
 
 
 def _atom_entry(entry: ET.Element, *, name: str, index: int) -> PaperRecord:
-    arxiv_id = arxiv_id_from(_text(entry, f"{ATOM}id"))
+    arxiv_id = arxiv_id_normalize(_text(entry, f"{ATOM}id"))
     if not arxiv_id:
         for link in entry.findall(f"{ATOM}link"):
-            arxiv_id = arxiv_id or arxiv_id_from(link.get("href"))
+            arxiv_id = arxiv_id or arxiv_id_normalize(link.get("href"))
     title = _title(_text(entry, f"{ATOM}title"))
     if not arxiv_id:
         raise SourceError("entry has no arXiv id", input_name=name, index=index)
@@ -139,7 +138,7 @@ def _parse_rss(channel: ET.Element, *, name: str) -> Listing:
 
 
 def _rss_item(item: ET.Element, *, name: str, index: int) -> PaperRecord:
-    arxiv_id = arxiv_id_from(_text(item, "guid")) or arxiv_id_from(_text(item, "link"))
+    arxiv_id = arxiv_id_normalize(_text(item, "guid")) or arxiv_id_normalize(_text(item, "link"))
     title = _title(_text(item, "title"))
     if not arxiv_id:
         raise SourceError("item has no arXiv id", input_name=name, index=index)
@@ -196,10 +195,6 @@ def _rfc822_date(raw: str) -> date | None:
     return plausible(parsed.date())
 
 
-def feed_url(*, categories: list[str], template: str = FEED_URL) -> str:
-    return template.format(categories="+".join(categories), category="+".join(categories))
-
-
-def fetch(*, url: str, get: Callable[[str], bytes | None]) -> list[bytes]:
+def fetch(*, url: str, day: date, get: Callable[[str], bytes | None]) -> list[bytes]:
     body = get(url)
     return [] if body is None else [body]

@@ -15,13 +15,13 @@ from datetime import date
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from newsletter.sources import hf_json
-from newsletter.sources.base import (
+from newsletter.papers.sources import hf_json
+from newsletter.papers.sources.base import (
     MAX_TITLE,
     Listing,
     PaperRecord,
     SourceError,
-    arxiv_id_from,
+    arxiv_id_normalize,
     arxiv_links,
     clean_text,
     clean_url,
@@ -120,7 +120,7 @@ def _card_to_record(article: Tag, *, name: str, index: int) -> PaperRecord:
     if not title:
         raise SourceError("card has no title", input_name=name, index=index)
     href = link.get("href") if isinstance(link, Tag) else None
-    arxiv_id = arxiv_id_from(href) if isinstance(href, str) and "/papers/" in href else ""
+    arxiv_id = arxiv_id_normalize(href) if isinstance(href, str) and "/papers/" in href else ""
     abs_url, pdf_url = arxiv_links(arxiv_id) if arxiv_id else ("", "")
     upvotes = None
     for div in article.find_all("div", class_="leading-none"):
@@ -146,6 +146,6 @@ def page_url(*, day: date, base: str = PAGE_URL) -> str:
     return f"{base}{'&' if '?' in base else '?'}date={day.isoformat()}"
 
 
-def fetch(*, day: date, get: Callable[[str], bytes | None], base: str = PAGE_URL) -> list[bytes]:
-    body = get(page_url(day=day, base=base))
+def fetch(*, url: str, day: date, get: Callable[[str], bytes | None]) -> list[bytes]:
+    body = get(page_url(day=day, base=url))
     return [] if body is None else [body]
