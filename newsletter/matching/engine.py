@@ -354,6 +354,9 @@ def day_scores(
         if sent:
             for arxiv_id in day_ids & sent:
                 blocked[row, columns[arxiv_id]] = True
+        for liked in profile.liked:  # they know it already
+            if liked.arxiv_id in columns:
+                blocked[row, columns[liked.arxiv_id]] = True
         for name in profile.authors:
             for col in day.authors.get(text.author_key(name), ()):
                 followed[row, col] = True

@@ -46,7 +46,7 @@ class Command(BaseCommand):
             address = address_normalise(options["email"])
         except ValidationError:
             raise CommandError(f"{options['email']!r} is not an email address.") from None
-        subscriber = Subscriber.objects.filter(email=address).first()
+        subscriber = Subscriber.objects.filter(email__iexact=address).first()
         if subscriber is None:
             raise CommandError(f"No subscriber with the address {options['email']!r}.")
         day = options["date"] or timezone.now().date()
