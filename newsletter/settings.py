@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "newsletter",
     "newsletter.papers",
     "newsletter.matching",
+    "newsletter.delivery",
     "subscriptions",
 ]
 
@@ -160,7 +161,19 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 EMAIL_PROVIDER = env_choice(
     "EMAIL_PROVIDER",
     "outbox",
-    ("outbox", "console", "smtp", "postmark", "amazon_ses", "mailgun", "brevo", "resend"),
+    (
+        "outbox",
+        "console",
+        "smtp",
+        "postmark",
+        "amazon_ses",
+        "mailgun",
+        "brevo",
+        "resend",
+        "sparkpost",
+        "mailjet",
+        "postal",
+    ),
 )
 OUTBOX_DIR = Path(env_str("OUTBOX_DIR", str(VAR_DIR / "outbox"))).resolve()
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Daily Papers Digest <digest@localhost>")
@@ -176,6 +189,18 @@ _ANYMAIL_BACKENDS = {
     "mailgun": ("anymail.backends.mailgun.EmailBackend", {"MAILGUN_API_KEY": "MAILGUN_API_KEY"}),
     "brevo": ("anymail.backends.brevo.EmailBackend", {"BREVO_API_KEY": "BREVO_API_KEY"}),
     "resend": ("anymail.backends.resend.EmailBackend", {"RESEND_API_KEY": "RESEND_API_KEY"}),
+    "sparkpost": (
+        "anymail.backends.sparkpost.EmailBackend",
+        {"SPARKPOST_API_KEY": "SPARKPOST_API_KEY"},
+    ),
+    "mailjet": (
+        "anymail.backends.mailjet.EmailBackend",
+        {"MAILJET_API_KEY": "MAILJET_API_KEY", "MAILJET_SECRET_KEY": "MAILJET_SECRET_KEY"},
+    ),
+    "postal": (
+        "anymail.backends.postal.EmailBackend",
+        {"POSTAL_API_URL": "POSTAL_API_URL", "POSTAL_API_KEY": "POSTAL_API_KEY"},
+    ),
 }
 if EMAIL_PROVIDER == "outbox":
     EMAIL_BACKEND = "newsletter.lib.outbox.OutboxBackend"
@@ -203,6 +228,36 @@ else:
 _webhook_secret = env_str("ANYMAIL_WEBHOOK_SECRET")
 if _webhook_secret:
     ANYMAIL["WEBHOOK_SECRET"] = _webhook_secret
+# Providers that sign their webhooks: anymail checks the signature when the key is set.
+for _setting in ("MAILGUN_WEBHOOK_SIGNING_KEY", "POSTAL_WEBHOOK_KEY", "RESEND_SIGNING_SECRET"):
+    _value = env_str(_setting)
+    if _value:
+        ANYMAIL[_setting] = _value
+
+# --- Delivery: the send ledger (newsletter/delivery). ---
+# Messages per second for all workers together (shared through Redis, or a file under VAR_DIR).
+DELIVERY_RATE_PER_SECOND = env_int("DELIVERY_RATE_PER_SECOND", 10, minimum=0, maximum=100000)
+# Deliveries per send task (sent over one connection).
+DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 50, minimum=1, maximum=1000)
+# Attempts before a transiently failing delivery is given up; first retry after about this long
+# (doubling, with jitter).
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6, minimum=1, maximum=20)
+DELIVERY_RETRY_BASE_SECONDS = env_int("DELIVERY_RETRY_BASE_SECONDS", 60, minimum=1)
+# A delivery "sending" longer than this was abandoned by its worker (the sweep resolves it).
+DELIVERY_SENDING_TIMEOUT = env_int(
+    "DELIVERY_SENDING_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60, minimum=CELERY_TASK_TIME_LIMIT
+)
+# A queued delivery whose task has not run after this many seconds is enqueued again.
+DELIVERY_NUDGE_AFTER = env_int("DELIVERY_NUDGE_AFTER", 120, minimum=10)
+# Soft bounces in a row that suppress an address.
+DELIVERY_SOFT_BOUNCE_LIMIT = env_int("DELIVERY_SOFT_BOUNCE_LIMIT", 3, minimum=1, maximum=50)
+# Note delivered/opened/clicked events from webhooks on the delivery.
+DELIVERY_TRACK_EVENTS = env_bool("DELIVERY_TRACK_EVENTS", True)
+# An address that accepts "unsubscribe" mail, offered in List-Unsubscribe next to the https link.
+EMAIL_UNSUBSCRIBE_MAILTO = env_str("EMAIL_UNSUBSCRIBE_MAILTO")
+# The key of the suppression list's HMAC of addresses. Without it, one is derived from SECRET_KEY
+# (and changing SECRET_KEY would then forget the list): set it in production.
+SUPPRESSION_HASH_KEY = env_str("SUPPRESSION_HASH_KEY")
 
 # --- Security. ---
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

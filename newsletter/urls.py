@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("anymail/", include("newsletter.delivery.urls")),
     path("", include("subscriptions.urls")),
     path("", include("newsletter.matching.urls")),
 ]

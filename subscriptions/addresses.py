@@ -1,8 +1,11 @@
-"""Email addresses: one normal form, and the hash the suppression list keeps instead."""
+"""Email addresses: one normal form, and the keyed hash the suppression list keeps instead."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+
+from django.conf import settings
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -34,10 +37,35 @@ def address_normalise(value: str) -> str:
     return address
 
 
-def address_hash(address: str) -> str:
-    """SHA-256 of the normalised address (the suppression list never stores the address itself)."""
+def _normalised_or_lowered(address: str) -> str:
     try:
-        address = address_normalise(address)
+        return address_normalise(address)
     except ValidationError:
-        address = address.strip().lower()
-    return hashlib.sha256(address.encode()).hexdigest()
+        return address.strip().lower()
+
+
+def _hash_key() -> bytes:
+    if settings.SUPPRESSION_HASH_KEY:
+        return settings.SUPPRESSION_HASH_KEY.encode()
+    # Without its own key, one derived from SECRET_KEY (the README says to set one).
+    return hmac.new(settings.SECRET_KEY.encode(), b"suppression-hash", hashlib.sha256).digest()
+
+
+def address_hash(address: str) -> str:
+    """HMAC-SHA-256 of the normalised address under ``SUPPRESSION_HASH_KEY``.
+
+    Keyed, so that someone holding a copy of the suppression list cannot test addresses against
+    it. The list never stores the address itself.
+    """
+    key = _hash_key()
+    return hmac.new(key, _normalised_or_lowered(address).encode(), hashlib.sha256).hexdigest()
+
+
+def address_hash_legacy(address: str) -> str:
+    """The plain SHA-256 that entries made before the keyed hash were stored under."""
+    return hashlib.sha256(_normalised_or_lowered(address).encode()).hexdigest()
+
+
+def address_hashes(address: str) -> list[str]:
+    """Every hash an entry for ``address`` may be stored under (current first)."""
+    return [address_hash(address), address_hash_legacy(address)]

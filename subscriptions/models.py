@@ -214,7 +214,7 @@ class ConsentRecord(models.Model):
 
 
 class SuppressedAddress(models.Model):
-    """An address we must not mail without a fresh confirmation, kept only as a SHA-256 hash."""
+    """An address we must not mail without a fresh confirmation, kept only as a keyed hash."""
 
     class Reason(models.TextChoices):
         DELETED = "deleted", "Subscriber deleted their data"

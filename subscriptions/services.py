@@ -1,8 +1,8 @@
 """Writes about subscribers: signup, confirmation, preferences, status changes, deletion, import.
 
-Mail goes out only after the database work has committed (never inside a transaction), and a link
-email to one address is claimed with a conditional UPDATE first, so two concurrent requests send
-it once.
+No mail is sent here: an email is requested with ``signals.email_request`` inside the transaction
+that decides it, and the delivery app sends it from a worker after commit. A link email to one
+address is claimed with a conditional UPDATE first, so two concurrent requests ask for it once.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,9 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from newsletter.lib import emails
-from subscriptions import tokens
-from subscriptions.addresses import address_hash, address_normalise
+from subscriptions.addresses import address_hash, address_hashes, address_normalise
 from subscriptions.models import (
     ConsentRecord,
     Interest,
@@ -30,6 +28,7 @@ from subscriptions.models import (
     timezone_validate,
 )
 from subscriptions.parsing import frequency_parse, terms_parse
+from subscriptions.signals import email_request
 
 logger = logging.getLogger(__name__)
 
@@ -102,45 +101,38 @@ def _preferences_apply(subscriber: Subscriber, preferences: dict) -> bool:
 
 def _suppression_lift(address: str) -> None:
     # The owner of the address has just proved they want mail again.
-    SuppressedAddress.objects.filter(address_hash=address_hash(address)).delete()
+    SuppressedAddress.objects.filter(address_hash__in=address_hashes(address)).delete()
 
 
 # --- Link emails -----------------------------------------------------------------------------
 
 
-def _link_claim(subscriber: Subscriber) -> bool:
+def _link_claim(subscriber: Subscriber) -> datetime | None:
     """Atomically take the right to mail a link to ``subscriber`` now (once per resend window)."""
     now = timezone.now()
     cutoff = now - timedelta(minutes=settings.SUBSCRIPTIONS_RESEND_MINUTES)
     claimed = Subscriber.objects.filter(
         Q(link_sent_at__isnull=True) | Q(link_sent_at__lte=cutoff), pk=subscriber.pk
     ).update(link_sent_at=now)
-    return claimed == 1
+    return now if claimed == 1 else None
 
 
 def _link_send(subscriber: Subscriber) -> bool:
-    """Mail a confirmation (pending) or a "manage your subscription" link (anyone else)."""
-    if not _link_claim(subscriber):
-        return False
-    try:
-        if subscriber.status == Status.PENDING:
-            emails.confirmation(
-                to=subscriber.email,
-                confirm_url=tokens.confirm_url(subscriber),
-                valid_days=settings.SUBSCRIPTIONS_CONFIRM_LINK_DAYS,
-                topics=[t.name for t in subscriber.topics.all()],
-                keywords=subscriber.keywords,
-            )
-        else:
-            emails.manage(
-                to=subscriber.email,
-                preferences_url=tokens.preferences_url(subscriber),
-                status_label=subscriber.get_status_display(),
-            )
-    except Exception:
-        # Give the claim back so the next request can try again, then let the caller see the error.
-        Subscriber.objects.filter(pk=subscriber.pk).update(link_sent_at=None)
-        raise
+    """Ask for a confirmation (pending) or a "manage your subscription" link (anyone else).
+
+    The claim and the request commit together; the email itself leaves from a worker.
+    """
+    with transaction.atomic():
+        claimed_at = _link_claim(subscriber)
+        if claimed_at is None:
+            return False
+        kind = "confirmation" if subscriber.status == Status.PENDING else "manage"
+        email_request(
+            kind=kind,
+            key=f"{subscriber.pk}:{claimed_at.isoformat()}",
+            subscriber=subscriber,
+            to_email=subscriber.email,
+        )
     return True
 
 
@@ -198,15 +190,12 @@ def subscriber_confirm(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
         subscriber.save(update_fields=["status", "confirmed_at", "unsubscribed_at"])
         _suppression_lift(subscriber.email)
         consent_record(subscriber=subscriber, action=ConsentRecord.Action.CONFIRM, meta=meta)
-    try:
-        emails.welcome(
-            to=subscriber.email,
-            preferences_url=tokens.preferences_url(subscriber),
-            unsubscribe_url=tokens.unsubscribe_url(subscriber),
+        email_request(
+            kind="welcome",
+            key=f"{subscriber.pk}:{subscriber.confirmed_at.isoformat()}",
+            subscriber=subscriber,
+            to_email=subscriber.email,
         )
-    except Exception:
-        # The subscription is confirmed either way; the page shows the preference link too.
-        logger.exception("welcome email to subscriber %s failed", subscriber.pk)
     return True
 
 
@@ -306,10 +295,13 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
     if other is not None:
         _link_send(other)
         return
-    emails.email_change(
-        to=new_email,
-        confirm_url=tokens.email_change_url(subscriber),
-        valid_days=settings.SUBSCRIPTIONS_CONFIRM_LINK_DAYS,
+    # One email per address asked for per minute: a double submit is one request.
+    minute = timezone.now().strftime("%Y%m%dT%H%M")
+    email_request(
+        kind="email-change",
+        key=f"{subscriber.pk}:{address_hash(new_email)[:16]}:{minute}",
+        subscriber=subscriber,
+        to_email=new_email,
     )
 
 
@@ -342,9 +334,10 @@ def subscriber_confirm_email_change(*, subscriber: Subscriber, meta: ConsentMeta
 
 
 def address_suppress(*, email: str, reason: str) -> None:
-    SuppressedAddress.objects.get_or_create(
-        address_hash=address_hash(email), defaults={"reason": reason}
-    )
+    current, legacy = address_hashes(email)
+    # An entry from before the keyed hash is re-keyed, keeping its reason and date.
+    SuppressedAddress.objects.filter(address_hash=legacy).update(address_hash=current)
+    SuppressedAddress.objects.get_or_create(address_hash=current, defaults={"reason": reason})
 
 
 def subscriber_delete(*, subscriber: Subscriber) -> None:
@@ -471,7 +464,7 @@ def subscribers_import(
                 report.skipped.append((line, email, "duplicate of an earlier line"))
                 continue
             seen.add(email)
-            if address_hash(email) in suppressed:
+            if any(h in suppressed for h in address_hashes(email)):
                 report.skipped.append(
                     (line, email, "suppressed: it returns only by signing up and confirming")
                 )

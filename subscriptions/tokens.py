@@ -117,4 +117,6 @@ def email_change_url(subscriber: Subscriber) -> str:
 
 def list_unsubscribe_headers(subscriber: Subscriber) -> dict[str, str]:
     """The ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` headers for mail to ``subscriber``."""
-    return _list_unsubscribe_headers(url=unsubscribe_url(subscriber))
+    return _list_unsubscribe_headers(
+        url=unsubscribe_url(subscriber), mailto=settings.EMAIL_UNSUBSCRIBE_MAILTO
+    )

@@ -1,18 +1,89 @@
 """Every email the service sends, built the same way.
 
-Each kind ``<kind>`` has three templates: ``emails/<kind>-subject.txt``, ``emails/<kind>-body.txt``
-and ``emails/<kind>-body.html``. The sender and reply-to come from settings. The public functions
-take plain values (addresses, URLs, lists) so this module imports nothing but Django.
+Each kind ``<kind>`` has three templates in ``templates/emails/``: ``<kind>-subject.txt`` (one
+line), ``<kind>.txt`` (the plain-text part) and ``<kind>.mjml`` (the HTML part). An MJML template
+is a whole ``<mjml>`` document that pulls the shared pieces in with ``<mj-include path="...">``
+(``_head.mjml``: fonts, colours, dark mode; ``_header.mjml``; ``_footer.mjml``) and may hold
+Django template syntax anywhere MJML keeps text: ``{{ value }}`` in text and attributes, and block
+tags such as ``{% for %}`` around sections wrapped in ``<mj-raw>``.
+
+The MJML is compiled to HTML once per process (``html_template``: cached) and the result is a
+Django template, filled per message: building a message never runs the MJML compiler.
+
+The public functions take plain values (addresses, URLs, lists), so this module imports nothing
+but Django, ``mjml`` and the stdlib; who gets which email, and when, is the delivery app's job.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context, Template, engines
+from django.template.loader import get_template, render_to_string
+from mjml import mjml2html
+
+# RFC 5322 allows 998 characters per line; staying well under it also keeps the HTML part out of
+# quoted-printable (Django picks QP for any longer line), which is smaller and faster to build.
+MAX_LINE = 900
+# Between two characters of HTML a line break is as good as a space, except inside a Django tag
+# (which must stay on one line) and inside an Outlook conditional comment's "[if ...]".
+_UNBREAKABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\[if [^\]]*\]", re.S)
+
+
+def lines_fold(html: str, *, width: int = MAX_LINE) -> str:
+    """Break lines longer than ``width`` at spaces (outside template tags) so that no line is.
+
+    A line with no space to break at is cut before a ``<``; the output renders the same.
+    """
+    if all(len(line) <= width for line in html.splitlines()):
+        return html
+    return "\n".join(_line_fold(line, width) for line in html.split("\n"))
+
+
+def _line_fold(line: str, width: int) -> str:
+    if len(line) <= width:
+        return line
+    protected = [(m.start(), m.end()) for m in _UNBREAKABLE.finditer(line)]
+    breaks = [i for i, ch in enumerate(line) if ch == " " and not _inside(i, protected)]
+    breaks += [i for i, ch in enumerate(line) if ch == "<" and i and not _inside(i, protected)]
+    breaks.sort()
+    out, start, last = [], 0, None
+    for i in breaks:
+        if i - start > width and last is not None and last > start:
+            out.append(line[start:last])
+            start = last + 1 if line[last] == " " else last
+        last = i
+    if len(line) - start > width and last is not None and last > start:
+        out.append(line[start:last])
+        start = last + 1 if line[last] == " " else last
+    out.append(line[start:])
+    return "\n".join(out)
+
+
+def _inside(index: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < index < end for start, end in spans)
+
+
+def _mjml_source(name: str) -> str:
+    template = get_template(f"emails/{name}")
+    return template.template.source
+
+
+@cache
+def html_template(kind: str) -> Template:
+    """``emails/<kind>.mjml`` compiled to HTML and parsed as a Django template, once per process."""
+    html = mjml2html(
+        _mjml_source(f"{kind}.mjml"),
+        disable_comments=True,
+        include_loader=_mjml_source,
+    )
+    return engines["django"].from_string(lines_fold(html)).template
 
 
 def list_unsubscribe_headers(*, url: str, mailto: str = "") -> dict[str, str]:
@@ -26,6 +97,20 @@ def list_unsubscribe_headers(*, url: str, mailto: str = "") -> dict[str, str]:
     }
 
 
+def list_id() -> str:
+    """RFC 2919 ``List-Id``: the site's name and a list address under the site's host."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"{settings.SITE_NAME} <digest.{host}>"
+
+
+def base_context() -> dict[str, Any]:
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        "postal_address": getattr(settings, "SENDER_POSTAL_ADDRESS", ""),
+    }
+
+
 def build(
     kind: str,
     *,
@@ -34,11 +119,11 @@ def build(
     headers: Mapping[str, str] | None = None,
     html: bool = True,
 ) -> EmailMultiAlternatives:
-    """Render the three templates of ``kind`` into one message to ``to`` (not sent)."""
-    ctx = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+    """Render the templates of ``kind`` into one message to ``to`` (not sent)."""
+    ctx = {**base_context(), **context}
     # Templates may wrap lines; a subject is one line.
     subject = " ".join(render_to_string(f"emails/{kind}-subject.txt", ctx).split())
-    text = render_to_string(f"emails/{kind}-body.txt", ctx)
+    text = render_to_string(f"emails/{kind}.txt", ctx)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
@@ -48,54 +133,70 @@ def build(
         headers=dict(headers or {}),
     )
     if html:
-        message.attach_alternative(render_to_string(f"emails/{kind}-body.html", ctx), "text/html")
+        body = html_template(kind).render(Context({"subject": subject, **ctx}))
+        message.attach_alternative(lines_fold(body), "text/html")
     return message
 
 
-def send(
-    kind: str,
-    *,
-    to: str,
-    context: Mapping[str, Any],
-    headers: Mapping[str, str] | None = None,
-    html: bool = True,
-) -> None:
-    build(kind, to=to, context=context, headers=headers, html=html).send()
+# --- The subscription emails (the digest builds its own in newsletter/digests). ---
 
 
 def confirmation(
     *, to: str, confirm_url: str, valid_days: int, topics: list[str], keywords: list[str]
-) -> None:
+) -> EmailMultiAlternatives:
     """Double opt-in: the link that turns a signup into a subscription."""
     context = {
         "confirm_url": confirm_url,
         "valid_days": valid_days,
         "topics": topics,
         "keywords": keywords,
+        "preheader": f"One click and your first digest is on its way (the link works {valid_days} days).",
     }
-    send("confirmation", to=to, context=context)
+    return build("confirmation", to=to, context=context)
 
 
-def welcome(*, to: str, preferences_url: str, unsubscribe_url: str) -> None:
+def welcome(
+    *, to: str, preferences_url: str, unsubscribe_url: str, headers: Mapping[str, str] | None = None
+) -> EmailMultiAlternatives:
     """Sent once the subscription is confirmed."""
-    send(
+    return build(
         "welcome",
         to=to,
-        context={"preferences_url": preferences_url, "unsubscribe_url": unsubscribe_url},
-        headers=list_unsubscribe_headers(url=unsubscribe_url),
+        context={
+            "preferences_url": preferences_url,
+            "unsubscribe_url": unsubscribe_url,
+            "preheader": "You are subscribed: keep this email to manage your subscription.",
+        },
+        headers=headers
+        if headers is not None
+        else list_unsubscribe_headers(url=unsubscribe_url),
     )
 
 
-def manage(*, to: str, preferences_url: str, status_label: str) -> None:
+def manage(*, to: str, preferences_url: str, status_label: str) -> EmailMultiAlternatives:
     """Sent instead of a confirmation when a known subscriber signs up again or asks for a link."""
-    send(
-        "manage", to=to, context={"preferences_url": preferences_url, "status_label": status_label}
+    return build(
+        "manage",
+        to=to,
+        context={
+            "preferences_url": preferences_url,
+            "status_label": status_label,
+            "preheader": "The link to your preferences, as asked.",
+        },
     )
 
 
-def email_change(*, to: str, confirm_url: str, valid_days: int) -> None:
+def email_change(*, to: str, confirm_url: str, valid_days: int) -> EmailMultiAlternatives:
     """Sent to a new address: the subscription moves there when its owner clicks.
 
     It does not name the old address: the new one may be a typo that reaches a stranger.
     """
-    send("email-change", to=to, context={"confirm_url": confirm_url, "valid_days": valid_days})
+    return build(
+        "email-change",
+        to=to,
+        context={
+            "confirm_url": confirm_url,
+            "valid_days": valid_days,
+            "preheader": "Confirm the new address of your subscription.",
+        },
+    )

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.core.cache import cache
 
+from newsletter.delivery.services import deliveries_send_due
 from subscriptions.models import Subscriber, Topic
 
 
@@ -62,5 +63,11 @@ def link_in(message, kind: str) -> str:
     return match.group(1)
 
 
+def sent_mail() -> list:
+    """What a worker would have sent by now: sends every due delivery, then returns the outbox."""
+    deliveries_send_due()
+    return mail.outbox
+
+
 def outbox_to(address: str) -> list:
-    return [m for m in mail.outbox if address in m.to]
+    return [m for m in sent_mail() if address in m.to]

@@ -5,10 +5,10 @@ import importlib
 import io
 
 import pytest
-from django.core import mail
 
 from subscriptions.addresses import address_hash
 from subscriptions.models import ConsentRecord, Interest, Subscriber, SuppressedAddress, Topic
+from tests.subscriptions.conftest import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def _action(staff, action, subscribers):
 def test_resend_confirmation_mails_pending_subscribers_only(staff, people):
     response = _action(staff, "resend_confirmation", people)
     assert "Sent 1 confirmation email(s); skipped 1" in response.content.decode()
-    [message] = mail.outbox
+    [message] = sent_mail()
     assert message.to == ["pending@example.com"] and "/confirm/" in message.body
 
 

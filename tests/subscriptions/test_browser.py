@@ -15,6 +15,7 @@ from django.core import mail
 from django.db import connections
 
 from subscriptions.models import Subscriber, Topic
+from tests.subscriptions.conftest import sent_mail
 
 # Playwright's sync API runs an event loop in this thread; our ORM calls are still synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -88,7 +89,7 @@ def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_se
     page.get_by_role("heading", name="Check your inbox").wait_for()
     shot("02-check-inbox")
 
-    [confirmation] = mail.outbox
+    [confirmation] = sent_mail()
     assert confirmation.to == ["browser.reader@example.com"]
     page.goto(link(confirmation, "confirm", live_server.url))
     page.get_by_role("button", name="Yes, subscribe me").wait_for()
@@ -100,7 +101,7 @@ def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_se
     shot("04-confirmed")
     assert Subscriber.objects.get().status == "active"
 
-    welcome = mail.outbox[1]
+    welcome = sent_mail()[1]
     page.goto(link(welcome, "preferences", live_server.url))
     page.get_by_role("heading", name="Your preferences").wait_for()
     shot("05-preferences")

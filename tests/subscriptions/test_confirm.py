@@ -4,12 +4,11 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core import mail
 
 from subscriptions import tokens
 from subscriptions.models import Subscriber
 from subscriptions.tokens import Purpose
-from tests.subscriptions.conftest import link_in
+from tests.subscriptions.conftest import link_in, sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +31,7 @@ def test_get_shows_a_button_and_changes_nothing(client, pending):
     assert "no-cache" in response["Cache-Control"]
     pending.refresh_from_db()
     assert pending.status == Subscriber.Status.PENDING and not pending.consents.exists()
-    assert not mail.outbox
+    assert not sent_mail()
 
 
 def test_post_confirms_records_consent_and_sends_the_welcome_email(client, pending):
@@ -43,7 +42,7 @@ def test_post_confirms_records_consent_and_sends_the_welcome_email(client, pendi
     assert pending.status == Subscriber.Status.ACTIVE and pending.confirmed_at is not None
     consent = pending.consents.get()
     assert (consent.action, consent.user_agent) == ("confirm", "Firefox")
-    [welcome] = mail.outbox
+    [welcome] = sent_mail()
     assert welcome.subject == "Welcome to Daily Papers Digest"
     assert client.get(link_in(welcome, "preferences")).status_code == 200
     assert link_in(welcome, "unsubscribe")
@@ -54,7 +53,7 @@ def test_confirming_twice_is_harmless(client, pending):
     client.post(confirm_path(pending))
     response = client.post(confirm_path(pending))
     assert "Already confirmed" in response.content.decode()
-    assert len(mail.outbox) == 1
+    assert len(sent_mail()) == 1
     assert pending.consents.count() == 1
 
 
@@ -126,7 +125,7 @@ def test_an_old_confirmation_link_of_an_unsubscribed_reader_changes_nothing(clie
     assert "This subscription is not active" in response.content.decode()
     pending.refresh_from_db()
     assert pending.status == Subscriber.Status.UNSUBSCRIBED
-    assert not mail.outbox
+    assert not sent_mail()
 
 
 def test_a_failing_welcome_email_does_not_undo_or_break_the_confirmation(client, pending, settings):

@@ -4,12 +4,11 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core import mail
 
 from subscriptions.addresses import address_hash
 from subscriptions.forms import FORM_VERSION
 from subscriptions.models import ConsentRecord, Subscriber, SuppressedAddress
-from tests.subscriptions.conftest import link_in, outbox_to, signup_data
+from tests.subscriptions.conftest import link_in, outbox_to, sent_mail, signup_data
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +58,7 @@ def test_it_creates_a_pending_subscriber_and_mails_a_confirmation(client, topics
     assert (consent.action, consent.ip, consent.user_agent, consent.form_version) == (
         "signup", "127.0.0.1", "pytest-browser/1.0", FORM_VERSION
     )  # fmt: skip
-    [message] = mail.outbox
+    [message] = sent_mail()
     assert message.to == ["reader@example.com"]
     assert message.subject == "Confirm your subscription to Daily Papers Digest"
     assert link_in(message, "confirm")
@@ -92,7 +91,7 @@ def test_an_active_subscriber_gets_a_manage_email_and_keeps_their_preferences(
     subscriber.refresh_from_db()
     assert subscriber.frequency == "daily" and list(subscriber.topics.all()) == [topics[0]]
     assert subscriber.status == Subscriber.Status.ACTIVE
-    [message] = mail.outbox
+    [message] = sent_mail()
     assert message.subject == "Manage your Daily Papers Digest subscription"
     assert link_in(message, "preferences")
     assert "/confirm/" not in message.body
@@ -103,13 +102,13 @@ def test_a_pending_address_gets_the_confirmation_again_at_most_every_ten_minutes
     with time_machine.travel(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
         client.post("/", signup_data())
         client.post("/", signup_data())
-        assert len(mail.outbox) == 1
+        assert len(sent_mail()) == 1
         clock.shift(dt.timedelta(minutes=9))
         client.post("/", signup_data())
-        assert len(mail.outbox) == 1
+        assert len(sent_mail()) == 1
         clock.shift(dt.timedelta(minutes=2))
         client.post("/", signup_data())
-        assert len(mail.outbox) == 2
+        assert len(sent_mail()) == 2
     assert Subscriber.objects.count() == 1
 
 
@@ -118,7 +117,7 @@ def test_an_unsubscribed_address_must_confirm_again(client, topics, make_subscri
     client.post("/", signup_data())
     subscriber = Subscriber.objects.get()
     assert subscriber.status == Subscriber.Status.PENDING
-    assert link_in(mail.outbox[0], "confirm")
+    assert link_in(sent_mail()[0], "confirm")
 
 
 def test_a_deleted_address_can_sign_up_again_and_confirming_lifts_the_suppression(client, topics):
@@ -128,7 +127,7 @@ def test_a_deleted_address_can_sign_up_again_and_confirming_lifts_the_suppressio
     client.post("/", signup_data())
     assert Subscriber.objects.get().status == Subscriber.Status.PENDING
     assert SuppressedAddress.objects.exists()  # not before the owner confirms
-    client.post(link_in(mail.outbox[0], "confirm"))
+    client.post(link_in(sent_mail()[0], "confirm"))
     assert Subscriber.objects.get().status == Subscriber.Status.ACTIVE
     assert not SuppressedAddress.objects.exists()
 
@@ -137,7 +136,7 @@ def test_the_honeypot_swallows_bots_silently(client, topics):
     response = client.post("/", signup_data(website="http://spam.example"))
     assert response.status_code == 302 and response.url == "/check-your-inbox/"
     assert not Subscriber.objects.exists()
-    assert not mail.outbox
+    assert not sent_mail()
 
 
 @pytest.mark.parametrize(
@@ -165,7 +164,7 @@ def test_bad_input_gets_the_form_back_with_an_error_and_changes_nothing(
     assert response.status_code == 200
     assert message in response.content.decode().replace("&#x27;", "'")
     assert not Subscriber.objects.exists()
-    assert not mail.outbox
+    assert not sent_mail()
 
 
 def test_it_asks_for_at_least_one_topic_or_keyword(client, topics):
@@ -186,7 +185,7 @@ def test_a_script_keyword_is_stored_as_text_and_shown_escaped(client, topics):
     client.post("/", signup_data(keywords="<script>alert(1)</script>"))
     subscriber = Subscriber.objects.get()
     assert subscriber.keywords == ["<script>alert(1)</script>"]
-    [message] = mail.outbox
+    [message] = sent_mail()
     html = message.alternatives[0][0]
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     confirm_page = client.get(link_in(message, "confirm")).content.decode()

@@ -65,7 +65,7 @@ def test_the_outbox_backend_writes_the_headers(settings, tmp_path, make_subscrib
         to=subscriber.email,
         preferences_url=tokens.preferences_url(subscriber),
         unsubscribe_url=tokens.unsubscribe_url(subscriber),
-    )
+    ).send()
     [eml] = tmp_path.glob("*.eml")
     parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -57,7 +57,7 @@ class Command(BaseCommand):
         )
         if report.to_confirm and not dry_run:
             sent = len(report.to_confirm) - len(report.mail_failed)
-            self.stdout.write(f"Confirmation emails sent to {sent} new pending subscriber(s).")
+            self.stdout.write(f"Confirmation emails queued for {sent} new pending subscriber(s).")
         if report.mail_failed:
             raise CommandError(
                 f"{len(report.mail_failed)} confirmation email(s) failed (the subscribers are saved; "

@@ -1,0 +1,108 @@
+"""Staff views of the ledger: deliveries by day and state, resend, tracking events, the outbox."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from newsletter.delivery import selectors, services
+from newsletter.delivery.models import Delivery, TrackingEvent
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["kind", "to_email", "state", "attempts", "created_at", "sent_at", "last_error"]
+    list_filter = ["state", "kind", "created_at", "sent_at"]
+    date_hierarchy = "created_at"
+    search_fields = ["to_email", "=key", "=provider_message_id"]
+    actions = ["resend"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+    list_select_related = ["subscriber"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        extra = [
+            path("by-day/", self.admin_site.admin_view(self.by_day_view), name="delivery_by_day"),
+            path("outbox/", self.admin_site.admin_view(self.outbox_view), name="delivery_outbox"),
+            path(
+                "outbox/<str:name>/",
+                self.admin_site.admin_view(self.outbox_message_view),
+                name="delivery_outbox_message",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def _context(self, request: HttpRequest, title: str) -> dict:
+        return {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title}
+
+    def by_day_view(self, request: HttpRequest) -> HttpResponse:
+        states = list(Delivery.State)
+        rows = [
+            (day, [(state, counts.get(state, 0)) for state in states], sum(counts.values()))
+            for day, counts in selectors.deliveries_by_day(days=30)
+        ]
+        context = {**self._context(request, "Deliveries by day"), "states": states, "rows": rows}
+        return TemplateResponse(request, "admin/delivery/delivery/by_day.html", context)
+
+    def outbox_view(self, request: HttpRequest) -> HttpResponse:
+        context = {
+            **self._context(request, "Outbox"),
+            "entries": selectors.outbox_entries(),
+        }
+        return TemplateResponse(request, "admin/delivery/delivery/outbox.html", context)
+
+    def outbox_message_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        message = selectors.outbox_message(name=name)
+        if message is None:
+            raise Http404("No such message in the outbox.")
+        text = message.get_body(("plain",))
+        html = message.get_body(("html",))
+        context = {
+            **self._context(request, str(message["Subject"] or name)),
+            "name": name,
+            "headers": list(message.items()),
+            "text": text.get_content() if text else "",
+            "html": html.get_content() if html else "",
+        }
+        return TemplateResponse(request, "admin/delivery/delivery/outbox_message.html", context)
+
+    @admin.action(description="Resend (uncertain or failed ones; may arrive twice)")
+    def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse | None:
+        eligible = queryset.filter(state__in=services.RESENDABLE)
+        if request.POST.get("confirm") == "yes":
+            count = sum(
+                services.delivery_resend(delivery_id=pk, by=f"staff ({request.user})")
+                for pk in eligible.values_list("pk", flat=True)
+            )
+            self.message_user(request, f"{count} delivery(ies) queued again.", messages.SUCCESS)
+            return None
+        context = {
+            **self._context(request, "Resend deliveries?"),
+            "eligible": list(eligible),
+            "ignored": queryset.exclude(state__in=services.RESENDABLE).count(),
+            "selected": request.POST.getlist(ACTION_CHECKBOX_NAME),
+        }
+        return TemplateResponse(request, "admin/delivery/delivery/resend_confirm.html", context)
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "provider", "event_type", "soft", "recipient", "processed_at"]
+    list_filter = ["provider", "event_type", "soft", "received_at"]
+    search_fields = ["recipient", "=provider_message_id", "=event_id"]
+    readonly_fields = [f.name for f in TrackingEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

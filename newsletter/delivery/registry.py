@@ -1,0 +1,52 @@
+"""Which function builds the message of each kind of delivery, registered by the apps that own them.
+
+``delivery`` never imports the apps that produce emails (``digests`` registers "digest" in its
+``AppConfig.ready``): it looks the builder up here at send time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.core.mail import EmailMessage
+
+if TYPE_CHECKING:
+    from newsletter.delivery.models import Delivery
+
+Builder = Callable[["Delivery"], EmailMessage]
+
+_builders: dict[str, Builder] = {}
+_bypass: set[str] = set()
+
+
+class DeliverySkipped(Exception):  # noqa: N818 - a reason, not an error
+    """Raised by a builder when there is nothing to send (the delivery becomes "skipped")."""
+
+
+def register_builder(kind: str, builder: Builder, *, bypass_suppression: bool = False) -> None:
+    """Make ``builder(delivery) -> EmailMessage`` the builder of ``kind`` (re-registering replaces).
+
+    ``bypass_suppression``: only for an email its recipient has just asked for (a confirmation
+    link): the suppression list holds back everything else, the digest first of all.
+    """
+    _builders[kind] = builder
+    if bypass_suppression:
+        _bypass.add(kind)
+    else:
+        _bypass.discard(kind)
+
+
+def bypasses_suppression(kind: str) -> bool:
+    return kind in _bypass
+
+
+def builder_for(kind: str) -> Builder:
+    try:
+        return _builders[kind]
+    except KeyError:
+        raise LookupError(f"no builder registered for delivery kind {kind!r}") from None
+
+
+def kinds_registered() -> list[str]:
+    return sorted(_builders)
