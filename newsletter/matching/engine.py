@@ -1,0 +1,524 @@
+"""The ranking engine: pure functions over arrays, for every subscriber at once.
+
+Inputs are plain records (``PaperDoc``, ``Profile``), paper and profile vectors, document
+frequencies and what each subscriber was already sent; nothing here touches the database, so the
+same code ranks in the service, in ``preview_digest`` and in the benchmarks.
+
+Score of paper p for subscriber s (weights chosen on the dev split, see ``bench/quality.py``)::
+
+    rank score = w_sem * z(cosine(profile, paper)) + w_lex * z(BM25(terms, paper))
+                 + w_cat * category affinity + w_pop * popularity
+
+``z`` standardises a subscriber's scores over the day's candidates ("normalised per day"), so the
+two signals mix on one scale whatever the day holds. Whether a paper is picked at all is decided on
+absolute evidence, which a quiet day does not have: its cosine to the profile, or a keyword found
+in its title. Hard rules come last: an excluded term removes a paper, a paper already sent never
+comes again, a followed author always qualifies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from newsletter.matching import text
+
+TITLE_WEIGHT = 2.5  # a title hit counts as much as 2.5 in the abstract
+K1 = 1.2
+B = 0.75
+BIGRAM_WEIGHT = 1.0
+UNIGRAM_IN_PHRASE_WEIGHT = 0.5
+TOPIC_WEIGHT = 0.5  # a topic's curated phrases count half as much as the reader's own keywords
+CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class Params:
+    """Weights and thresholds, chosen on the dev split (``bench/quality.py --tune``)."""
+
+    w_sem: float = 0.9
+    w_lex: float = 0.1
+    w_cat: float = 0.6
+    w_pop: float = 0.02
+    z_floor: float = 0.02  # the smallest spread a day's scores are divided by
+    min_cosine: float = 0.32  # the calibrated threshold on semantic evidence
+    min_lex: float = 0.25  # ... or at least this share of the keyword's weight in the title
+    similar_cosine: float = 0.5  # "similar to <a paper you liked>"
+
+
+DEFAULT_PARAMS = Params()
+
+
+@dataclass(frozen=True)
+class PaperDoc:
+    id: int
+    arxiv_id: str | None
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True)
+class TopicRef:
+    name: str
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LikedPaper:
+    arxiv_id: str
+    title: str
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class Profile:
+    """What the engine knows about one subscriber (built by ``profiles.profile_build``)."""
+
+    subscriber_id: int
+    max_papers: int = 10
+    keywords: tuple[str, ...] = ()
+    topics: tuple[TopicRef, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    liked: tuple[LikedPaper, ...] = ()
+    categories: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a paper was picked. ``spans`` are (field, start, end) into the paper's title or abstract."""
+
+    kind: str  # "keyword", "topic", "similar", "author", "semantic"
+    label: str
+    text: str
+    spans: tuple[tuple[str, int, int], ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "text": self.text,
+            "spans": [{"field": f, "start": s, "end": e} for f, s, e in self.spans],
+        }
+
+
+@dataclass(frozen=True)
+class Pick:
+    paper_id: int
+    arxiv_id: str | None
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+# --- Papers of the day ---------------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    """The day's candidates, tokenised once for BM25, exclusions and reasons."""
+
+    papers: list[PaperDoc]
+    vectors: np.ndarray | None  # (papers, 384) unit rows, or None without a model
+    title_tokens: list[list[text.Token]]
+    abstract_tokens: list[list[text.Token]]
+    tf: list[dict[str, float]]  # title-weighted term frequencies
+    lengths: np.ndarray
+    authors: dict[str, set[int]]  # author key -> paper rows
+
+
+def day_prepare(papers: list[PaperDoc], vectors: np.ndarray | None) -> Day:
+    title_tokens = [text.tokenize(p.title) for p in papers]
+    abstract_tokens = [text.tokenize(p.abstract) for p in papers]
+    tf = []
+    for tt, at in zip(title_tokens, abstract_tokens, strict=True):
+        counts: dict[str, float] = defaultdict(float)
+        for term in text.text_terms(tt):
+            counts[term] += TITLE_WEIGHT
+        for term in text.text_terms(at):
+            counts[term] += 1.0
+        tf.append(counts)
+    lengths = np.array(
+        [
+            TITLE_WEIGHT * len(t) + len(a)
+            for t, a in zip(title_tokens, abstract_tokens, strict=True)
+        ],
+        dtype=np.float32,
+    )
+    authors: dict[str, set[int]] = defaultdict(set)
+    for row, paper in enumerate(papers):
+        for name in paper.authors:
+            authors[text.author_key(name)].add(row)
+            authors[text.author_short_key(name)].add(row)
+    return Day(papers, vectors, title_tokens, abstract_tokens, tf, lengths, authors)
+
+
+def paper_terms(title: str, abstract: str) -> list[str]:
+    """The distinct terms of a paper: what its document frequencies count."""
+    return sorted(
+        set(text.text_terms(text.tokenize(title)) + text.text_terms(text.tokenize(abstract)))
+    )
+
+
+def idf(df: Mapping[str, int], n_docs: int, term: str) -> float:
+    """BM25's idf with the usual +1 so common terms never score negative."""
+    n = df.get(term, 0)
+    return math.log(1 + (n_docs - n + 0.5) / (n + 0.5))
+
+
+# --- Queries -------------------------------------------------------------------------------
+
+
+def query_terms(profile: Profile) -> dict[str, float]:
+    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
+    weights: dict[str, float] = defaultdict(float)
+    sources = [(k, 1.0) for k in profile.keywords]
+    sources += [(p, TOPIC_WEIGHT) for t in profile.topics for p in t.phrases]
+    for phrase, weight in sources:
+        key = text.phrase_key(phrase)
+        if not key:
+            continue
+        if len(key) == 1:
+            weights[key[0]] = max(weights[key[0]], weight)
+            continue
+        for term in text.phrase_terms(key):
+            weights[term] = max(weights[term], weight * BIGRAM_WEIGHT)
+        for stem in key:
+            weights[stem] = max(weights[stem], weight * UNIGRAM_IN_PHRASE_WEIGHT)
+    return dict(weights)
+
+
+def _bm25_matrix(day: Day, vocab: dict[str, int], df: Mapping[str, int], n_docs: int):
+    """(papers x vocabulary) BM25 weights of the day's papers, restricted to the query terms."""
+    avg = float(day.lengths.mean()) if len(day.lengths) else 1.0
+    rows, cols, vals = [], [], []
+    for row, counts in enumerate(day.tf):
+        norm = K1 * (1 - B + B * day.lengths[row] / max(avg, 1.0))
+        for term, count in counts.items():
+            col = vocab.get(term)
+            if col is not None:
+                rows.append(row)
+                cols.append(col)
+                vals.append(idf(df, n_docs, term) * count * (K1 + 1) / (count + norm))
+    return sparse.csr_matrix(
+        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(day.papers), len(vocab))
+    )
+
+
+def _query_matrix(queries: list[dict[str, float]], vocab: dict[str, int]):
+    rows, cols, vals = [], [], []
+    for row, query in enumerate(queries):
+        for term, weight in query.items():
+            rows.append(row)
+            cols.append(vocab[term])
+            vals.append(weight)
+    return sparse.csr_matrix(
+        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(queries), len(vocab))
+    )
+
+
+def _title_presence(day: Day, vocab: dict[str, int]):
+    rows, cols = [], []
+    for row, tokens in enumerate(day.title_tokens):
+        for term in set(text.text_terms(tokens)):
+            col = vocab.get(term)
+            if col is not None:
+                rows.append(row)
+                cols.append(col)
+    return sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(day.papers), len(vocab))
+    )
+
+
+def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
+    """(profiles x papers) True where an excluded term appears in the title or abstract."""
+    mask = np.zeros((len(profiles), len(day.papers)), dtype=bool)
+    phrases: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for row, profile in enumerate(profiles):
+        for term in profile.exclusions:
+            key = text.phrase_key(term)
+            if key:
+                phrases[key].append(row)
+    if not phrases:
+        return mask
+    # A phrase is present when all its terms are (then checked exactly, on those papers only).
+    for key, rows in phrases.items():
+        needed = text.phrase_terms(key)
+        for col, counts in enumerate(day.tf):
+            if all(t in counts for t in needed) and (
+                len(key) <= 2
+                or text.phrase_spans(key, day.title_tokens[col])
+                or text.phrase_spans(key, day.abstract_tokens[col])
+            ):
+                mask[rows, col] = True
+    return mask
+
+
+def _zscore(scores: np.ndarray, floor: float) -> np.ndarray:
+    if scores.shape[1] == 0:
+        return scores
+    mean = scores.mean(axis=1, keepdims=True)
+    spread = np.maximum(scores.std(axis=1, keepdims=True), floor)
+    return (scores - mean) / spread
+
+
+def _category_matrix(day: Day, profiles: list[Profile]) -> np.ndarray:
+    """(profiles x papers) affinity: the profile's weight of the paper's categories, primary first."""
+    names = sorted({c for p in profiles for c in p.categories})
+    if not names:
+        return np.zeros((len(profiles), len(day.papers)), dtype=np.float32)
+    index = {c: i for i, c in enumerate(names)}
+    paper_cats = np.zeros((len(day.papers), len(names)), dtype=np.float32)
+    for row, paper in enumerate(day.papers):
+        for position, cat in enumerate(paper.categories):
+            if cat in index:
+                paper_cats[row, index[cat]] = max(
+                    paper_cats[row, index[cat]], 1.0 if position == 0 else 0.5
+                )
+    weights = np.zeros((len(profiles), len(names)), dtype=np.float32)
+    for row, profile in enumerate(profiles):
+        for cat, weight in profile.categories.items():
+            weights[row, index[cat]] = weight
+    return weights @ paper_cats.T
+
+
+def _popularity(day: Day) -> np.ndarray:
+    votes = np.array([p.upvotes or 0 for p in day.papers], dtype=np.float32)
+    top = np.log1p(votes.max()) if len(votes) and votes.max() > 0 else 1.0
+    return np.log1p(votes) / top
+
+
+@dataclass
+class Scores:
+    """Everything known about one chunk of profiles against the day's papers."""
+
+    rank: np.ndarray  # (profiles x papers) the mixed score papers are ordered by
+    cosine: np.ndarray | None
+    lexical: np.ndarray
+    title_share: np.ndarray  # share of the query's weight found in the title
+    eligible: np.ndarray  # bool: passes the threshold
+    blocked: np.ndarray  # bool: excluded or already sent
+    followed: np.ndarray  # bool: by a followed author
+
+
+def day_scores(
+    *,
+    day: Day,
+    profiles: list[Profile],
+    profile_vectors: np.ndarray | None,
+    df: Mapping[str, int],
+    n_docs: int,
+    already_sent: Mapping[int, set[str]],
+    params: Params = DEFAULT_PARAMS,
+) -> Scores:
+    """Scores of one chunk of profiles against every paper of the day (vectorised)."""
+    n_s, n_p = len(profiles), len(day.papers)
+    queries = [query_terms(p) for p in profiles]
+    vocab: dict[str, int] = {}
+    for query in queries:
+        for term in query:
+            vocab.setdefault(term, len(vocab))
+    q = _query_matrix(queries, vocab)
+    lexical = np.asarray((q @ _bm25_matrix(day, vocab, df, n_docs).T).todense(), dtype=np.float32)
+    q_total = np.asarray(q.sum(axis=1), dtype=np.float32).reshape(-1, 1)
+    title_hits = np.asarray((q @ _title_presence(day, vocab).T).todense(), dtype=np.float32)
+    title_share = title_hits / np.maximum(q_total, 1e-9)
+
+    cosine = None
+    if day.vectors is not None and profile_vectors is not None and n_p:
+        cosine = profile_vectors.astype(np.float32) @ day.vectors.astype(np.float32).T
+        has_vector = np.abs(profile_vectors).sum(axis=1) > 0
+        cosine[~has_vector] = 0.0
+    lex_z = _zscore(lexical, params.z_floor)
+    if cosine is not None:
+        rank = params.w_sem * _zscore(cosine, params.z_floor) + params.w_lex * lex_z
+        eligible = (cosine >= params.min_cosine) | (title_share >= params.min_lex)
+    else:
+        rank = lex_z
+        eligible = title_share >= params.min_lex
+    rank = rank + params.w_cat * _category_matrix(day, profiles) + params.w_pop * _popularity(day)
+
+    blocked = _exclusion_mask(day, profiles)
+    followed = np.zeros((n_s, n_p), dtype=bool)
+    columns = {p.arxiv_id: col for col, p in enumerate(day.papers) if p.arxiv_id}
+    day_ids = set(columns)
+    for row, profile in enumerate(profiles):
+        sent = already_sent.get(profile.subscriber_id)
+        if sent:
+            for arxiv_id in day_ids & sent:
+                blocked[row, columns[arxiv_id]] = True
+        for liked in profile.liked:  # they know it already
+            if liked.arxiv_id in columns:
+                blocked[row, columns[liked.arxiv_id]] = True
+        for name in profile.authors:
+            for col in day.authors.get(text.author_key(name), ()):
+                followed[row, col] = True
+    return Scores(rank, cosine, lexical, title_share, eligible, blocked, followed)
+
+
+# --- Picks and reasons ---------------------------------------------------------------------
+
+
+def _spans(day: Day, row: int, key: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    found = [("title", s, e) for s, e in text.phrase_spans(key, day.title_tokens[row])]
+    found += [("abstract", s, e) for s, e in text.phrase_spans(key, day.abstract_tokens[row])]
+    return tuple(found)
+
+
+def reasons_for(
+    *, day: Day, row: int, profile: Profile, cosine: float | None, params: Params = DEFAULT_PARAMS
+) -> tuple[Reason, ...]:
+    """Human-readable reasons a paper suits a profile, with spans of what matched."""
+    reasons: list[Reason] = []
+    paper = day.papers[row]
+    followed = {text.author_key(a): a for a in profile.authors}
+    for name in paper.authors:
+        if text.author_key(name) in followed:
+            reasons.append(Reason("author", name, f"by {name}, whom you follow"))
+    for keyword in profile.keywords:
+        spans = _spans(day, row, text.phrase_key(keyword))
+        if spans:
+            reasons.append(Reason("keyword", keyword, f"mentions “{keyword}”", spans))
+    for topic in profile.topics:
+        spans: tuple[tuple[str, int, int], ...] = ()
+        matched = []
+        for phrase in topic.phrases:
+            found = _spans(day, row, text.phrase_key(phrase))
+            if found:
+                matched.append(phrase)
+                spans += found
+        if matched:
+            reasons.append(
+                Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", spans)
+            )
+    if day.vectors is not None:
+        best: tuple[float, LikedPaper] | None = None
+        for liked in profile.liked:
+            if liked.vector is not None and liked.arxiv_id != paper.arxiv_id:
+                sim = float(liked.vector.astype(np.float32) @ day.vectors[row].astype(np.float32))
+                if sim >= params.similar_cosine and (best is None or sim > best[0]):
+                    best = (sim, liked)
+        if best:
+            reasons.append(Reason("similar", best[1].title, f"similar to “{best[1].title}”"))
+    if not reasons and cosine is not None:
+        reasons.append(Reason("semantic", "", "close to your interests in meaning"))
+    return tuple(reasons)
+
+
+def top_picks(
+    *, profiles: list[Profile], scores: Scores, limit: int | None = None, threshold: bool = True
+) -> list[np.ndarray]:
+    """Each profile's picked paper rows in rank order: the top ``max_papers`` (or ``limit``) of
+    what qualifies, followed authors first. Vectorised over the chunk."""
+    qualifies = (scores.eligible if threshold else np.ones_like(scores.blocked)) | scores.followed
+    qualifies &= ~scores.blocked
+    n_p = qualifies.shape[1]
+    caps = np.array(
+        [limit if limit is not None else p.max_papers for p in profiles], dtype=np.int64
+    )
+    counts = np.minimum(caps, qualifies.sum(axis=1))
+    k = int(min(counts.max(initial=0), n_p))
+    if k == 0:
+        return [np.empty(0, dtype=np.int64) for _ in profiles]
+    key = np.where(qualifies, scores.rank + 1000.0 * scores.followed, -np.inf)
+    top = (
+        np.argpartition(-key, k - 1, axis=1)[:, :k]
+        if k < n_p
+        else np.tile(np.arange(n_p), (len(profiles), 1))
+    )
+    # Equal scores keep the papers' input order: sort by column, then stably by score.
+    top = np.sort(top, axis=1)
+    order = np.argsort(-np.take_along_axis(key, top, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    return [top[row, : counts[row]] for row in range(len(profiles))]
+
+
+def picks_from_scores(
+    *,
+    day: Day,
+    profiles: list[Profile],
+    scores: Scores,
+    limit: int | None = None,
+    threshold: bool = True,
+    params: Params = DEFAULT_PARAMS,
+) -> dict[int, list[Pick]]:
+    """Each profile's picks, with their reasons, in rank order."""
+    rows = top_picks(profiles=profiles, scores=scores, limit=limit, threshold=threshold)
+    result: dict[int, list[Pick]] = {}
+    for row, (profile, cols) in enumerate(zip(profiles, rows, strict=True)):
+        result[profile.subscriber_id] = [
+            Pick(
+                paper_id=day.papers[col].id,
+                arxiv_id=day.papers[col].arxiv_id,
+                score=round(float(scores.rank[row, col]), 4),
+                reasons=reasons_for(
+                    day=day,
+                    row=int(col),
+                    profile=profile,
+                    cosine=None if scores.cosine is None else float(scores.cosine[row, col]),
+                    params=params,
+                ),
+            )
+            for col in cols.tolist()
+        ]
+    return result
+
+
+def rank(
+    *,
+    papers: list[PaperDoc],
+    paper_vectors: np.ndarray | None,
+    profiles: list[Profile],
+    profile_vectors: np.ndarray | None,
+    df: Mapping[str, int],
+    n_docs: int,
+    already_sent: Mapping[int, set[str]] | None = None,
+    limit: int | None = None,
+    threshold: bool = True,
+    params: Params = DEFAULT_PARAMS,
+    chunk: int = CHUNK,
+) -> dict[int, list[Pick]]:
+    """Every profile's picks among ``papers``, in chunks of profiles so memory stays flat."""
+    day = day_prepare(papers, paper_vectors)
+    result: dict[int, list[Pick]] = {}
+    for start in range(0, len(profiles), chunk):
+        part = profiles[start : start + chunk]
+        vectors = None if profile_vectors is None else profile_vectors[start : start + chunk]
+        scores = day_scores(
+            day=day,
+            profiles=part,
+            profile_vectors=vectors,
+            df=df,
+            n_docs=n_docs,
+            already_sent=already_sent or {},
+            params=params,
+        )
+        result.update(
+            picks_from_scores(
+                day=day,
+                profiles=part,
+                scores=scores,
+                limit=limit,
+                threshold=threshold,
+                params=params,
+            )
+        )
+    return result
+
+
+def document_frequencies(term_lists: Iterable[Iterable[str]]) -> tuple[dict[str, int], int]:
+    """Document frequencies and the number of documents, from each paper's distinct terms."""
+    df: dict[str, int] = defaultdict(int)
+    n = 0
+    for terms in term_lists:
+        n += 1
+        for term in terms:
+            df[term] += 1
+    return dict(df), n
