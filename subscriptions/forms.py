@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -31,6 +33,9 @@ class EmailField(forms.CharField):
 
 
 _MAX_ID = 2**63 - 1
+# At most 19 ASCII digits: ``int()`` refuses strings past 4,300 digits, and ``isdigit()`` takes
+# superscripts and other scripts' digits that ``int()`` does not.
+_ID_PATTERN = re.compile(r"[0-9]{1,19}")
 
 
 class TermsField(forms.CharField):
@@ -63,17 +68,17 @@ class TopicsField(forms.ModelMultipleChoiceField):
         # Refuse what cannot be a topic's id before it reaches the database: SQLite overflows
         # on integers past 64 bits instead of finding nothing.
         for pk in value:
-            if not str(pk).isdigit():
+            if not _ID_PATTERN.fullmatch(str(pk)):
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",
-                    params={"pk": pk},
+                    params={"pk": str(pk)[:20]},
                 )
             if int(str(pk)) > _MAX_ID:
                 raise ValidationError(
                     self.error_messages["invalid_choice"],
                     code="invalid_choice",
-                    params={"value": pk},
+                    params={"value": str(pk)[:20]},
                 )
         return super()._check_values(value)
 
