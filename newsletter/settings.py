@@ -107,7 +107,7 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: the Celery broker and the cache when REDIS_URL is set. ---
+# --- Redis: the Celery broker and the cache when REDIS_URL is set (else files under VAR_DIR). ---
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
     CACHES = {
@@ -118,7 +118,15 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Files under VAR_DIR that every process shares (gunicorn workers, Celery), with atomic counters.
+    CACHES = {
+        "default": {
+            "BACKEND": "newsletter.lib.filecache.SharedFileCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            # Culling drops random entries: keep it far above the number of live rate-limit counters.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Celery. Tasks are idempotent by key and acknowledged late, so a crashed worker's task runs again. ---
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)

@@ -33,9 +33,9 @@ class EmailField(forms.CharField):
 
 
 _MAX_ID = 2**63 - 1
-# At most 19 ASCII digits: ``int()`` refuses strings past 4,300 digits, and ``isdigit()`` takes
-# superscripts and other scripts' digits that ``int()`` does not.
-_ID_PATTERN = re.compile(r"[0-9]{1,19}")
+# ASCII digits only: ``isdigit()`` takes superscripts and other scripts' digits that ``int()`` does
+# not, and ``int()`` refuses strings past 4,300 digits, so the length is checked first.
+_ID_PATTERN = re.compile(r"[0-9]+")
 
 
 class TermsField(forms.CharField):
@@ -74,7 +74,7 @@ class TopicsField(forms.ModelMultipleChoiceField):
                     code="invalid_pk_value",
                     params={"pk": str(pk)[:20]},
                 )
-            if int(str(pk)) > _MAX_ID:
+            if len(str(pk)) > len(str(_MAX_ID)) or int(str(pk)) > _MAX_ID:
                 raise ValidationError(
                     self.error_messages["invalid_choice"],
                     code="invalid_choice",

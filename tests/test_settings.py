@@ -85,6 +85,9 @@ def test_redis_visibility_timeout_outlasts_the_longest_task(load_settings):
 
 def test_embedded_default_needs_no_servers(load_settings):
     loaded = load_settings(DEBUG="1")
+    # One cache for every process (rate limits), in files under VAR_DIR.
+    assert loaded["CACHES"]["default"]["BACKEND"] == "newsletter.lib.filecache.SharedFileCache"
+    assert loaded["CACHES"]["default"]["LOCATION"].startswith(str(loaded["VAR_DIR"]))
     assert loaded["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert loaded["CELERY_BROKER_URL"].startswith("filesystem://")
     assert loaded["EMAIL_BACKEND"] == "newsletter.lib.outbox.OutboxBackend"

@@ -114,7 +114,7 @@ def test_a_4301_digit_topic_id_is_a_form_error(client, path, topics):
     data |= {"format": "html"}
     response = client.post(url, data)
     assert response.status_code == 200
-    assert "is not a valid value" in response.content.decode()
+    assert "Select a valid choice" in response.content.decode()
 
 
 @pytest.mark.django_db
