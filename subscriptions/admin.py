@@ -1,5 +1,6 @@
 import csv
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from subscriptions import selectors, services
 from subscriptions.addresses import address_hash
+from subscriptions.forms import EmailField
 from subscriptions.models import ConsentRecord, Interest, Subscriber, SuppressedAddress, Topic
 
 
@@ -26,8 +28,21 @@ class ConsentRecordInline(admin.TabularInline):
         return False
 
 
+class SubscriberAdminForm(forms.ModelForm):
+    # The one normaliser, as on the public forms: staff cannot store a second spelling.
+    email = EmailField(
+        label="Email", help_text="Stored normalised (see subscriptions/addresses.py)."
+    )
+    pending_email = EmailField(label="Pending email", required=False)
+
+    class Meta:
+        model = Subscriber
+        fields = ["email", "pending_email"]  # the admin adds the rest from its fieldsets
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    form = SubscriberAdminForm
     list_display = [
         "email",
         "status",
@@ -72,10 +87,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.display(description="Topics")
     def topic_list(self, subscriber: Subscriber) -> str:
         return ", ".join(t.name for t in subscriber.topics.all())
-
-    def save_model(self, request, obj: Subscriber, form, change) -> None:
-        obj.email = obj.email.strip().lower()
-        super().save_model(request, obj, form, change)
 
     @admin.action(description="Resend the confirmation email (pending only)")
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:

@@ -29,7 +29,8 @@ class EmailField(forms.CharField):
         super().__init__(**kwargs)
 
     def clean(self, value):
-        return address_normalise(super().clean(value))
+        value = super().clean(value)
+        return address_normalise(value) if value else value
 
 
 _MAX_ID = 2**63 - 1
