@@ -7,12 +7,10 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
+from newsletter.lib.arxiv import arxiv_id_normalize
 from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber
 
 _SEPARATORS = re.compile(r"[\n;]+")
-_ARXIV_NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
-_ARXIV_OLD = re.compile(r"^([a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(v\d+)?$", re.IGNORECASE)
-_ARXIV_PREFIX = re.compile(r"^(?:https?://(?:www\.)?arxiv\.org/(?:abs|pdf)/|arxiv:)", re.IGNORECASE)
 
 
 def _clean(term: str) -> str:
@@ -42,12 +40,10 @@ def terms_parse(text: str, *, label: str = "terms") -> list[str]:
 
 
 def arxiv_id_normalise(value: str) -> str:
-    """``2401.01234``, ``arXiv:2401.01234v2`` or an abs/pdf URL -> ``2401.01234``."""
-    candidate = _ARXIV_PREFIX.sub("", value.strip()).removesuffix(".pdf")
-    for pattern in (_ARXIV_NEW, _ARXIV_OLD):
-        match = pattern.match(candidate)
-        if match:
-            return match.group(1)
+    """``2401.01234``, ``arXiv:2401.01234v2`` or an abs/pdf URL -> ``2401.01234`` (the one rule in
+    ``newsletter.lib.arxiv``); a ValidationError when it names no id."""
+    if key := arxiv_id_normalize(value):
+        return key
     raise ValidationError(f"{value[:40]!r} is not an arXiv id such as 2401.01234.", code="arxiv_id")
 
 

@@ -21,7 +21,7 @@ from newsletter.sources.base import (
     Listing,
     PaperRecord,
     SourceError,
-    arxiv_id_from,
+    arxiv_id_normalize,
     arxiv_links,
     check_size,
     clean_categories,
@@ -94,10 +94,10 @@ def _raise_api_error(entries: list[ET.Element], *, name: str) -> None:
 
 
 def _atom_entry(entry: ET.Element, *, name: str, index: int) -> PaperRecord:
-    arxiv_id = arxiv_id_from(_text(entry, f"{ATOM}id"))
+    arxiv_id = arxiv_id_normalize(_text(entry, f"{ATOM}id"))
     if not arxiv_id:
         for link in entry.findall(f"{ATOM}link"):
-            arxiv_id = arxiv_id or arxiv_id_from(link.get("href"))
+            arxiv_id = arxiv_id or arxiv_id_normalize(link.get("href"))
     title = _title(_text(entry, f"{ATOM}title"))
     if not arxiv_id:
         raise SourceError("entry has no arXiv id", input_name=name, index=index)
@@ -139,7 +139,7 @@ def _parse_rss(channel: ET.Element, *, name: str) -> Listing:
 
 
 def _rss_item(item: ET.Element, *, name: str, index: int) -> PaperRecord:
-    arxiv_id = arxiv_id_from(_text(item, "guid")) or arxiv_id_from(_text(item, "link"))
+    arxiv_id = arxiv_id_normalize(_text(item, "guid")) or arxiv_id_normalize(_text(item, "link"))
     title = _title(_text(item, "title"))
     if not arxiv_id:
         raise SourceError("item has no arXiv id", input_name=name, index=index)

@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from newsletter.lib.arxiv import arxiv_id_normalize, arxiv_links  # noqa: F401 - re-exported
+
 # Bounds on what we store from upstream; anything longer is cut (text) or dropped (list items).
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 MAX_TITLE = 1000
@@ -190,26 +192,6 @@ def clean_categories(values: object) -> tuple[str, ...]:
 
 
 # --- Identifiers, titles, dates. ---
-
-_NEW_ID = r"(?P<new>\d{4}\.\d{4,5})"
-_OLD_ID = r"(?P<old>[a-z][a-z-]{0,30}(?:\.[A-Z]{2})?/\d{7})"
-_ARXIV_ID_RE = re.compile(rf"(?:^|[^\w.])(?:{_NEW_ID}|{_OLD_ID})(?:v\d+)?(?![\w.])")
-
-
-def arxiv_id_from(value: object) -> str:
-    """The versionless arXiv id in an id, URL or guid ("http://arxiv.org/abs/2202.12139v1",
-    "oai:arXiv.org:astro-ph/0601001v2", "2410.17243"), or ""."""
-    if not isinstance(value, str) or len(value) > MAX_URL:
-        return ""
-    match = _ARXIV_ID_RE.search(value.strip())
-    if not match:
-        return ""
-    return match.group("new") or match.group("old")
-
-
-def arxiv_links(arxiv_id: str) -> tuple[str, str]:
-    return f"https://arxiv.org/abs/{arxiv_id}", f"https://arxiv.org/pdf/{arxiv_id}"
-
 
 _PUNCT_RE = re.compile(r"[\W_]+")
 

@@ -21,7 +21,7 @@ from newsletter.sources.base import (
     Listing,
     PaperRecord,
     SourceError,
-    arxiv_id_from,
+    arxiv_id_normalize,
     arxiv_links,
     clean_text,
     clean_url,
@@ -120,7 +120,7 @@ def _card_to_record(article: Tag, *, name: str, index: int) -> PaperRecord:
     if not title:
         raise SourceError("card has no title", input_name=name, index=index)
     href = link.get("href") if isinstance(link, Tag) else None
-    arxiv_id = arxiv_id_from(href) if isinstance(href, str) and "/papers/" in href else ""
+    arxiv_id = arxiv_id_normalize(href) if isinstance(href, str) and "/papers/" in href else ""
     abs_url, pdf_url = arxiv_links(arxiv_id) if arxiv_id else ("", "")
     upvotes = None
     for div in article.find_all("div", class_="leading-none"):

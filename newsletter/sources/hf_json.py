@@ -21,7 +21,7 @@ from newsletter.sources.base import (
     Listing,
     PaperRecord,
     SourceError,
-    arxiv_id_from,
+    arxiv_id_normalize,
     arxiv_links,
     clean_int,
     clean_names,
@@ -87,7 +87,7 @@ def item_to_record(item: object, *, name: str, index: int) -> PaperRecord:
     title = clean_text(paper.get("title") or item.get("title"), limit=MAX_TITLE)
     if not title:
         raise SourceError("paper has no title", input_name=name, index=index)
-    arxiv_id = arxiv_id_from(paper.get("id"))
+    arxiv_id = arxiv_id_normalize(paper.get("id"))
     abs_url, pdf_url = arxiv_links(arxiv_id) if arxiv_id else ("", "")
     authors = paper.get("authors") if isinstance(paper.get("authors"), list) else []
     names = clean_names([a.get("name") for a in authors if isinstance(a, dict)])

@@ -18,7 +18,7 @@ from newsletter.sources import (
     parse_listing,
     text,
 )
-from newsletter.sources.base import arxiv_id_from, clean_text, iso_date
+from newsletter.sources.base import arxiv_id_normalize, clean_text, iso_date
 
 from .conftest import LISTINGS, data
 from .feeds import atom_feed, rss_feed
@@ -364,7 +364,7 @@ def test_titles_that_differ_only_in_case_punctuation_spacing_or_unicode_form_sha
     ],
 )
 def test_arxiv_ids_are_read_without_version(value, expected):
-    assert arxiv_id_from(value) == expected
+    assert arxiv_id_normalize(value) == expected
 
 
 def test_a_paper_missing_its_separator_or_date_does_not_swallow_the_next_one():
