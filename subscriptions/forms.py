@@ -11,6 +11,7 @@ from subscriptions import selectors
 from subscriptions.addresses import MAX_EMAIL_LENGTH, address_normalise
 from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber, timezone_names
 from subscriptions.parsing import arxiv_ids_parse, terms_parse
+from subscriptions.preferences import Preferences, interests_check
 
 # Recorded with every consent: bump it when the wording of the signup form changes.
 FORM_VERSION = "signup-2026-11"
@@ -92,6 +93,16 @@ class HoneypotMixin(forms.Form):
         return bool(self.data.get("website"))
 
 
+class InterestsMixin(forms.Form):
+    """Signup and the preference centre apply one rule: at least one topic or one keyword."""
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors.keys() & {"topics", "keywords"}:
+            interests_check(topics=data.get("topics"), keywords=data.get("keywords"))
+        return data
+
+
 class GroupedTopicsMixin:
     def topic_groups(self) -> list[tuple[str, list]]:
         """(group heading, [checkbox subwidgets]) pairs, so the template can use fieldsets."""
@@ -105,7 +116,7 @@ class GroupedTopicsMixin:
         ]
 
 
-class SignupForm(GroupedTopicsMixin, HoneypotMixin, forms.Form):
+class SignupForm(GroupedTopicsMixin, InterestsMixin, HoneypotMixin, forms.Form):
     email = EmailField(label="Your email address")
     topics = TopicsField(label="Topics")
     keywords = TermsField(label="Your own keywords and phrases", label_plural="keywords")
@@ -124,22 +135,11 @@ class SignupForm(GroupedTopicsMixin, HoneypotMixin, forms.Form):
         initial=Subscriber.Weekday.MONDAY,
     )
 
-    def clean(self):
-        data = super().clean()
-        if self.errors.keys() & {"topics", "keywords"}:
-            return data
-        if not data.get("topics") and not data.get("keywords"):
-            raise ValidationError(
-                "Choose at least one topic or type a keyword.", code="no_interests"
-            )
-        return data
-
-    def preferences(self) -> dict:
-        names = ("topics", "keywords", "excluded_terms", "frequency", "weekday")
-        return {name: self.cleaned_data[name] for name in names}
+    def preferences(self) -> Preferences:
+        return Preferences.from_cleaned_data(self.cleaned_data)
 
 
-class PreferencesForm(GroupedTopicsMixin, forms.Form):
+class PreferencesForm(GroupedTopicsMixin, InterestsMixin, forms.Form):
     topics = TopicsField(label="Topics")
     keywords = TermsField(label="Your own keywords and phrases", label_plural="keywords", rows=4)
     excluded_terms = TermsField(
@@ -188,8 +188,8 @@ class PreferencesForm(GroupedTopicsMixin, forms.Form):
             "format": subscriber.format,
         }
 
-    def preferences(self) -> dict:
-        return dict(self.cleaned_data)
+    def preferences(self) -> Preferences:
+        return Preferences.from_cleaned_data(self.cleaned_data)
 
 
 class EmailChangeForm(forms.Form):

@@ -65,3 +65,25 @@ def test_the_migration_merges_stored_spellings_of_one_term():
         ("keyword", "graphs"),
     ]
     MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+def test_the_preference_centre_refuses_zero_topics_and_zero_keywords_as_signup_does(client, topics):
+    subscriber = Subscriber.objects.create(email="empty@example.com", status="active")
+    subscriber.topics.add(topics[0])
+    data = {
+        "frequency": "daily",
+        "weekday": "0",
+        "send_hour": "7",
+        "timezone": "UTC",
+        "max_papers": "10",
+        "format": "html",
+        "followed_authors": "Ada Lovelace",
+    }
+    response = client.post(tokens.preferences_url(subscriber).split("testserver", 1)[1], data)
+    assert response.status_code == 200
+    assert "Choose at least one topic or type a keyword." in response.content.decode()
+    assert [t.slug for t in Subscriber.objects.get().topics.all()] == [topics[0].slug]
+    assert Subscriber.objects.get().followed_authors == []
+    signup = client.post("/", {"email": "new@example.com", "frequency": "daily", "weekday": "0"})
+    assert "Choose at least one topic or type a keyword." in signup.content.decode()
