@@ -58,7 +58,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     filter_horizontal = ["topics"]
     inlines = [InterestInline, ConsentRecordInline]
     readonly_fields = ["public_id", "created_at", "link_sent_at", "link_version"]
-    actions = ["resend_confirmation", "pause", "suppress", "export_csv"]
+    actions = ["resend_confirmation", "pause", "suppress", "lift_block", "export_csv"]
     fieldsets = [
         (None, {"fields": ["email", "status", "pending_email", "public_id"]}),
         (
@@ -112,6 +112,16 @@ class SubscriberAdmin(admin.ModelAdmin):
         for subscriber in queryset:
             services.subscriber_suppress(subscriber=subscriber, meta=meta)
         self.message_user(request, f"Suppressed {len(queryset)} subscriber(s).", messages.WARNING)
+
+    @admin.action(description="Lift a bounce or complaint: a new signup may be confirmed again")
+    def lift_block(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        meta = services.ConsentMeta(note=f"bounce/complaint lifted by staff ({request.user})")
+        lifted = sum(services.subscriber_block_lift(subscriber=s, meta=meta) for s in queryset)
+        self.message_user(
+            request,
+            f"Lifted {lifted} subscriber(s); they are unsubscribed until they sign up and confirm "
+            f"again. Skipped {len(queryset) - lifted} that had not bounced or complained.",
+        )
 
     @admin.action(description="Export the selected subscribers as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
@@ -171,6 +181,7 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
     list_filter = ["reason"]
     search_fields = ["address_hash"]
     readonly_fields = ["address_hash", "reason", "created_at"]
+    actions = ["lift_block"]
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         # Staff type an address; the list holds only hashes.
@@ -180,3 +191,9 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Lift a bounce or complaint: forms may mail the address again")
+    def lift_block(self, request: HttpRequest, queryset: QuerySet[SuppressedAddress]) -> None:
+        hashes = list(queryset.values_list("address_hash", flat=True))
+        lifted = services.address_block_lift(address_hashes=hashes)
+        self.message_user(request, f"Lifted {lifted} address(es); imports still skip them.")

@@ -35,6 +35,19 @@ logger = logging.getLogger(__name__)
 Status = Subscriber.Status
 # Statuses a subscriber leaves only by confirming again (signup) or by their own link (resubscribe).
 STOPPED = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+# Addresses whose mailbox or owner refused our mail: no form ever mails them again, whoever types
+# them; only staff lift it (``subscriber_block_lift``).
+BLOCKED = (Status.BOUNCED, Status.COMPLAINED)
+_BLOCKING_REASONS = (SuppressedAddress.Reason.BOUNCED, SuppressedAddress.Reason.COMPLAINED)
+
+
+def address_blocked(*, email: str) -> bool:
+    """True when ``email`` bounced or complained, even if its subscriber was since deleted."""
+    if Subscriber.objects.filter(email=email, status__in=BLOCKED).exists():
+        return True
+    return SuppressedAddress.objects.filter(
+        address_hash=address_hash(email), reason__in=_BLOCKING_REASONS
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -154,7 +167,10 @@ def subscriber_signup(*, email: str, preferences: Preferences, meta: ConsentMeta
     address gets a confirmation link; an active or paused one gets a "manage" link instead. Only a
     new or still-pending subscription takes the posted preferences: a stranger must not be able to
     change one its owner has confirmed, even after it was stopped (it returns only on confirming).
+    A bounced or complained address is left exactly as it is and gets nothing.
     """
+    if address_blocked(email=email):
+        return
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -162,6 +178,8 @@ def subscriber_signup(*, email: str, preferences: Preferences, meta: ConsentMeta
         except IntegrityError:  # a concurrent signup for the same address won
             subscriber = Subscriber.objects.get(email=email)
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status in BLOCKED:  # blocked by a bounce or complaint since the check above
+            return
         if subscriber.status not in (Status.ACTIVE, Status.PAUSED):
             if subscriber.status in STOPPED:
                 subscriber.status = Status.PENDING
@@ -287,6 +305,29 @@ def subscriber_resubscribe(*, subscriber: Subscriber, meta: ConsentMeta) -> bool
     )
 
 
+def subscriber_block_lift(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
+    """Staff: a bounced or complained subscriber becomes unsubscribed, so the next signup for the
+    address gets a confirmation again. The address stays on the suppression list (no import re-adds
+    it); False when the subscriber was not blocked."""
+    with transaction.atomic():
+        lifted = Subscriber.objects.filter(pk=subscriber.pk, status__in=BLOCKED).update(
+            status=Status.UNSUBSCRIBED
+        )
+        if not lifted:
+            return False
+        address_block_lift(email=subscriber.email)
+        consent_record(subscriber=subscriber, action=ConsentRecord.Action.CHANGE, meta=meta)
+    return True
+
+
+def address_block_lift(*, email: str = "", address_hashes: Iterable[str] = ()) -> int:
+    """Let forms mail a bounced or complained address again (it stays suppressed for imports)."""
+    hashes = [*address_hashes, *([address_hash(email)] if email else [])]
+    return SuppressedAddress.objects.filter(
+        address_hash__in=hashes, reason__in=_BLOCKING_REASONS
+    ).update(reason=SuppressedAddress.Reason.STAFF)
+
+
 # --- Email change ----------------------------------------------------------------------------
 
 
@@ -302,6 +343,8 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
     # the address is taken; confirming refuses a taken address.
     subscriber.pending_email = new_email
     subscriber.save(update_fields=["pending_email"])
+    if address_blocked(email=new_email):
+        return
     other = Subscriber.objects.filter(email=new_email).first()
     if other is not None:
         _link_send(other)
