@@ -34,6 +34,13 @@ else:
         raise ImproperlyConfigured(
             "SECRET_KEY must be at least 32 characters long when DEBUG is off."
         )
+    # Long but repetitive ("a" * 32, "abab...") is guessable: random keys have dozens of distinct
+    # characters, a 32-character hex key about 14.
+    if len(set(SECRET_KEY)) < 10:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must have at least 10 distinct characters when DEBUG is off "
+            "(generate one with `make secret`)."
+        )
 
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes=("http", "https"))
 SITE_NAME = env_str("SITE_NAME", "Daily Papers Digest")
@@ -217,6 +224,10 @@ SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+# Only with SECURE_HSTS_SECONDS: every subdomain must serve https too; preload asks browsers to
+# ship the rule built in (submit the domain at hstspreload.org; hard to undo).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
