@@ -1,7 +1,6 @@
 """One address normaliser (email-validator: IDNA 2008 / UTS 46, RFC length limits) everywhere."""
 
 import pytest
-from django.core import mail
 
 from subscriptions.addresses import address_hash, address_normalise
 from subscriptions.models import Subscriber
