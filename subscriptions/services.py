@@ -85,7 +85,16 @@ _INTEREST_FIELDS = {
     "followed_authors": Interest.Kind.AUTHOR,
     "liked_papers": Interest.Kind.PAPER,
 }
-_PLAIN_FIELDS = ("frequency", "weekday", "send_hour", "timezone", "max_papers", "format")
+_PLAIN_FIELDS = (
+    "frequency",
+    "weekday",
+    "send_hour",
+    "timezone",
+    "max_papers",
+    "format",
+    "trending",
+    "quiet_day_note",
+)
 
 
 def preferences_apply(*, subscriber: Subscriber, preferences: Preferences) -> bool:

@@ -31,6 +31,9 @@ from mjml import mjml2html
 # RFC 5322 allows 998 characters per line; staying well under it also keeps the HTML part out of
 # quoted-printable (Django picks QP for any longer line), which is smaller and faster to build.
 MAX_LINE = 900
+# A compiled template is folded shorter, so that the values filled in later (links of about 150
+# characters) do not push a line past MAX_LINE: then the filled message needs no folding at all.
+TEMPLATE_LINE = 500
 # Between two characters of HTML a line break is as good as a space, except inside a Django tag
 # (which must stay on one line) and inside an Outlook conditional comment's "[if ...]".
 _UNBREAKABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\[if [^\]]*\]", re.S)
@@ -83,7 +86,7 @@ def html_template(kind: str) -> Template:
         disable_comments=True,
         include_loader=_mjml_source,
     )
-    return engines["django"].from_string(lines_fold(html)).template
+    return engines["django"].from_string(lines_fold(html, width=TEMPLATE_LINE)).template
 
 
 def list_unsubscribe_headers(*, url: str, mailto: str = "") -> dict[str, str]:

@@ -4,7 +4,8 @@ The interface the digest builds on::
 
     rankings_for_day(*, day: date, subscriber_ids: Iterable[int],
                      already_sent: Mapping[int, set[str]] | None = None,
-                     limit: int | None = None, threshold: bool = True)
+                     limit: int | None = None, threshold: bool = True,
+                     since: date | None = None)
         -> dict[int, list[engine.Pick]]
 
 For each subscriber id (every id given gets a key), the papers listed on ``day`` that subscriber
@@ -398,10 +399,11 @@ def profiles_for(*, subscriber_ids: list[int]) -> tuple[list[engine.Profile], np
 # --- The day's rankings --------------------------------------------------------------------
 
 
-def papers_for_day(*, day: date) -> list[engine.PaperDoc]:
-    """The papers listed on ``day``, in listing order, with the day's upvotes when known."""
+def papers_for_day(*, day: date, since: date | None = None) -> list[engine.PaperDoc]:
+    """The papers listed on ``day`` (or any day from ``since`` to ``day``: a weekly digest), in
+    listing order, with the best upvotes seen when known."""
     entries = (
-        ListingEntry.objects.filter(listing_date=day)
+        ListingEntry.objects.filter(listing_date__range=(since or day, day))
         .values("paper_id")
         .annotate(rank=Min("rank"), upvotes=Max("upvotes"))
         .order_by("rank", "paper_id")
@@ -432,11 +434,13 @@ def rankings_for_day(
     already_sent: Mapping[int, set[str]] | None = None,
     limit: int | None = None,
     threshold: bool = True,
+    since: date | None = None,
 ) -> dict[int, list[engine.Pick]]:
-    """What each subscriber should get from ``day``'s listings (see the module docstring)."""
+    """What each subscriber should get from ``day``'s listings (see the module docstring);
+    ``since``: from the listings of every day from ``since`` to ``day`` (a weekly digest)."""
     ids = list(dict.fromkeys(subscriber_ids))
     result: dict[int, list[engine.Pick]] = {pk: [] for pk in ids}
-    papers = papers_for_day(day=day)
+    papers = papers_for_day(day=day, since=since)
     if not papers or not ids:
         return result
     stored = paper_vectors_ensure(paper_ids=[p.id for p in papers])
