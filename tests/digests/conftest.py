@@ -69,9 +69,8 @@ def papers(db) -> dict[str, list[Paper]]:
 @pytest.fixture
 def reader(db):
     def make(email="reader@example.com", *, keywords=("robot manipulation",), **fields):
-        subscriber = Subscriber.objects.create(
-            email=email, status=Subscriber.Status.ACTIVE, **fields
-        )
+        fields.setdefault("status", Subscriber.Status.ACTIVE)
+        subscriber = Subscriber.objects.create(email=email, **fields)
         for position, value in enumerate(keywords):
             Interest.objects.create(
                 subscriber=subscriber, kind="keyword", value=value, position=position
