@@ -72,15 +72,26 @@ def test_the_html_is_dark_mode_aware_has_no_images_and_short_lines():
 def test_a_very_long_value_is_folded_without_breaking_the_markup():
     long_keyword = " ".join(["word"] * 600)
     message = emails.confirmation(
-        to="r@example.com", confirm_url="https://x/c/", valid_days=7, topics=[], keywords=[long_keyword]
+        to="r@example.com",
+        confirm_url="https://x/c/",
+        valid_days=7,
+        topics=[],
+        keywords=[long_keyword],
     )
     html = message.alternatives[0][0]
     assert max(len(line) for line in html.splitlines()) <= emails.MAX_LINE
     assert re.sub(r"\s+", " ", html).count("word word") >= 299
 
 
-def test_folding_never_splits_a_template_tag():
-    line = "<td>" + " ".join(["x"] * 500) + ' {% if a and b %}{{ value|default:"a b c" }}{% endif %}</td>'
+def test_folding_never_splits_a_template_tag_or_a_quoted_font_name():
+    tags = '{% if a and b %}{{ value|default:"a b c" }}{% endif %}'
+    style = "<p style=\"font-family:'Segoe UI', Arial\">"
+    line = "<td>" + " ".join(["x"] * 500) + f" {tags} {style} " + " ".join(["y"] * 500) + "</td>"
     folded = emails.lines_fold(line, width=80)
     assert all(len(part) <= 80 for part in folded.splitlines())
-    assert '{% if a and b %}{{ value|default:"a b c" }}{% endif %}' in folded
+    assert tags in folded and "'Segoe UI'" in folded
+
+
+def test_every_section_is_as_wide_as_the_body_including_the_shared_ones():
+    html = _confirmation(1).alternatives[0][0]
+    assert html.count("max-width:600px") == 3  # header, body and footer

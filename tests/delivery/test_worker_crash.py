@@ -104,9 +104,7 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_each_email_once(smtp_serv
 
         worker = _start_worker(env)
         unfinished = (State.QUEUED, State.SENDING, State.RETRY)
-        done = _wait(
-            lambda: not Delivery.objects.filter(state__in=unfinished).exists(), 90, worker
-        )
+        done = _wait(lambda: not Delivery.objects.filter(state__in=unfinished).exists(), 90, worker)
         assert done, f"deliveries left: {Counter(Delivery.objects.values_list('state', flat=True))}"
     finally:
         if worker.poll() is None:
