@@ -129,7 +129,7 @@ def _finish(delivery: Delivery, state: str, **fields) -> str:
     Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
         state=state, updated_at=timezone.now(), **fields
     )
-    return state
+    return str(state)
 
 
 def _domain() -> str:
@@ -234,10 +234,13 @@ def _send_claimed(delivery: Delivery, backend) -> str:
     if not sent:
         return _finish(delivery, State.FAILED, last_error="the email backend accepted nothing")
     provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    sent_at = timezone.now()
+    if delivery.subscriber is not None and delivery.subscriber.email == delivery.to_email:
+        Subscriber.objects.filter(pk=delivery.subscriber_id).update(last_emailed_at=sent_at)
     return _finish(
         delivery,
         State.SENT,
-        sent_at=timezone.now(),
+        sent_at=sent_at,
         message_id=delivery_message_id(delivery),
         provider_message_id="" if provider_id is None else str(provider_id)[:200],
     )

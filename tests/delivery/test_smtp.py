@@ -33,6 +33,8 @@ def test_a_welcome_arrives_as_multipart_alternative_with_list_headers(smtp_serve
     assert all(len(line) < 998 for line in html.splitlines())
     delivery.refresh_from_db()
     assert delivery.sent_at is not None and delivery.attempts == 1
+    subscriber.refresh_from_db()
+    assert subscriber.last_emailed_at == delivery.sent_at
 
 
 def test_one_connection_carries_a_batch_and_each_message_arrives_once(smtp_server, make_subscriber):
