@@ -219,6 +219,7 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         return _finish(delivery, State.FAILED, last_error=f"build failed: {error!r}"[:2000])
     send_slot_wait()
     try:
+        _connection_check(backend)
         backend.open()
     except Exception as error:
         backend.close()
@@ -244,6 +245,24 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         message_id=delivery_message_id(delivery),
         provider_message_id="" if provider_id is None else str(provider_id)[:200],
     )
+
+
+def _connection_check(backend) -> None:
+    """Drop an SMTP connection the server closed while we waited (a NOOP costs one round trip).
+
+    Otherwise the next message would fail with "server disconnected", which cannot be told apart
+    from a connection lost mid-message, and would be recorded as uncertain for nothing.
+    """
+    smtp = getattr(backend, "connection", None)
+    if smtp is None or not hasattr(smtp, "noop"):
+        return
+    try:
+        alive = smtp.noop()[0] == 250
+    except Exception:
+        alive = False
+    if not alive:
+        _close_quietly(backend)
+        backend.connection = None
 
 
 def _close_quietly(backend) -> None:

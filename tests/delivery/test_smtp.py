@@ -101,3 +101,13 @@ def test_a_server_that_is_down_is_a_transient_failure(settings, subscriber):
     assert services.delivery_send(delivery_id=delivery.pk) == State.RETRY
     delivery.refresh_from_db()
     assert "Connection refused" in delivery.last_error or "ConnectionRefused" in delivery.last_error
+
+
+def test_a_connection_the_server_closed_between_messages_is_opened_again(
+    smtp_server, make_subscriber, settings, tmp_path
+):
+    smtp_server.faults.hang_up_after_each_message = True
+    settings.DELIVERY_RATE_PER_SECOND, settings.VAR_DIR = 5, tmp_path  # 200 ms between messages
+    ids = [enqueue_welcome(make_subscriber(f"idle{i}@example.com")).pk for i in range(3)]
+    assert services.deliveries_send(delivery_ids=ids) == {State.SENT: 3}
+    assert len(smtp_server.received) == 3
