@@ -114,7 +114,7 @@ def base_context() -> dict[str, Any]:
     return {
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
-        "postal_address": getattr(settings, "SENDER_POSTAL_ADDRESS", ""),
+        "postal_address": settings.SENDER_POSTAL_ADDRESS,
     }
 
 

@@ -95,3 +95,10 @@ def test_folding_never_splits_a_template_tag_or_a_quoted_font_name():
 def test_every_section_is_as_wide_as_the_body_including_the_shared_ones():
     html = _confirmation(1).alternatives[0][0]
     assert html.count("max-width:600px") == 3  # header, body and footer
+
+
+def test_the_footer_shows_the_postal_address_when_set(settings):
+    settings.SENDER_POSTAL_ADDRESS = "Papers Ltd, 1 Example Road, 12345 Town"
+    assert "Papers Ltd, 1 Example Road" in _confirmation(1).alternatives[0][0]
+    settings.SENDER_POSTAL_ADDRESS = ""
+    assert "Papers Ltd" not in _confirmation(1).alternatives[0][0]
