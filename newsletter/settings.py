@@ -254,6 +254,9 @@ DELIVERY_SOFT_BOUNCE_LIMIT = env_int("DELIVERY_SOFT_BOUNCE_LIMIT", 3, minimum=1,
 DELIVERY_TRACK_EVENTS = env_bool("DELIVERY_TRACK_EVENTS", True)
 # An address that accepts "unsubscribe" mail, offered in List-Unsubscribe next to the https link.
 EMAIL_UNSUBSCRIBE_MAILTO = env_str("EMAIL_UNSUBSCRIBE_MAILTO")
+# The sender's postal address, shown in every email's footer (bulk-mail laws such as CAN-SPAM ask
+# for one).
+SENDER_POSTAL_ADDRESS = env_str("SENDER_POSTAL_ADDRESS")
 # The key of the suppression list's HMAC of addresses. Without it, one is derived from SECRET_KEY
 # (and changing SECRET_KEY would then forget the list): set it in production.
 SUPPRESSION_HASH_KEY = env_str("SUPPRESSION_HASH_KEY")
