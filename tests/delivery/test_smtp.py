@@ -111,3 +111,19 @@ def test_a_connection_the_server_closed_between_messages_is_opened_again(
     ids = [enqueue_welcome(make_subscriber(f"idle{i}@example.com")).pk for i in range(3)]
     assert services.deliveries_send(delivery_ids=ids) == {State.SENT: 3}
     assert len(smtp_server.received) == 3
+
+
+def test_the_one_click_unsubscribe_url_of_a_received_message_unsubscribes_by_post(
+    smtp_server, subscriber, client
+):
+    services.delivery_send(delivery_id=enqueue_welcome(subscriber).pk)
+    [received] = smtp_server.received
+    url = received.message["List-Unsubscribe"].strip().strip("<>")
+    path = url.removeprefix("http://testserver")
+    assert client.get(path).status_code == 200  # a mail scanner's GET changes nothing
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.ACTIVE
+    response = client.post(path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
