@@ -24,10 +24,15 @@ Public interface (other apps use only these, plus ``registry.register_builder``)
     Beat, every minute: nudges queued/retry rows whose task was lost, re-queues rows claimed but
     never handed to the provider, and marks rows handed over but never finished "uncertain".
 
-Building the message: ``registry.register_builder(kind, fn)`` where ``fn(delivery) ->
-EmailMessage`` builds it at send time from ``delivery.subscriber``, ``delivery.to_email`` and
-``delivery.payload`` (raise ``registry.DeliverySkipped`` when there is nothing to send). The ledger
-adds a stable ``Message-ID``, the ``List-Id`` and anymail metadata/tags carrying the delivery id.
+Building the message: ``registry.register_builder(kind, fn, active_only=True)`` where
+``fn(delivery) -> EmailMessage`` builds it at send time from ``delivery.subscriber``,
+``delivery.to_email`` and ``delivery.payload`` (raise ``registry.DeliverySkipped`` when there is
+nothing to send; ``active_only``: not sent unless the subscriber is still active). The builder
+sets subject, bodies and ``List-Unsubscribe`` (``subscriptions.tokens.list_unsubscribe_headers``);
+the ledger sets the recipient, a stable ``Message-ID``, the ``List-Id`` and anymail metadata/tags
+carrying the delivery id. ``newsletter.lib.emails.build(kind, ...)`` renders
+``templates/emails/<kind>.mjml`` (compiled once per process), ``<kind>.txt`` and
+``<kind>-subject.txt`` into a message.
 
 States: queued -> sending -> sent | retry (transient error: sent again after a backoff, up to
 ``DELIVERY_MAX_ATTEMPTS``) | failed (permanent; a recipient error also suppresses the address) |
@@ -52,7 +57,12 @@ from django.utils import timezone
 from newsletter.delivery import errors
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.ratelimit import send_slot_wait
-from newsletter.delivery.registry import DeliverySkipped, builder_for, bypasses_suppression
+from newsletter.delivery.registry import (
+    DeliverySkipped,
+    builder_for,
+    bypasses_suppression,
+    needs_active_subscriber,
+)
 from newsletter.lib import emails
 from subscriptions.models import Subscriber, SuppressedAddress
 from subscriptions.selectors import address_is_suppressed
@@ -165,6 +175,10 @@ def _suppression_reason(delivery: Delivery) -> str:
         return f"subscriber is {subscriber.status}"
     if address_is_suppressed(address=delivery.to_email):
         return "address is on the suppression list"
+    if needs_active_subscriber(delivery.kind) and (
+        subscriber is None or subscriber.status != Subscriber.Status.ACTIVE
+    ):
+        return f"subscriber is {subscriber.status if subscriber else 'gone'}"
     return ""
 
 
