@@ -329,6 +329,17 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 1000) -> list[in
     )
 
 
+def deliveries_retry_soon(*, delivery_ids: list[int], within: int) -> list[tuple[int, int]]:
+    """(id, seconds until due) of those deliveries waiting to be retried within ``within`` s."""
+    now = timezone.now()
+    rows = Delivery.objects.filter(
+        pk__in=delivery_ids,
+        state=State.RETRY,
+        next_attempt_at__lte=now + timedelta(seconds=within),
+    ).values_list("pk", "next_attempt_at")
+    return [(pk, max(0, round((due - now).total_seconds()) + 1)) for pk, due in rows]
+
+
 def deliveries_send_due(*, limit: int = 1000) -> Counter:
     """Send everything queued or due for a retry, now, in this process (commands, tests)."""
     return deliveries_send(delivery_ids=deliveries_due(limit=limit))

@@ -254,3 +254,26 @@ def test_a_kind_for_active_subscribers_is_not_sent_after_a_pause(subscriber):
     assert services.delivery_send(delivery_id=delivery.pk) == State.SUPPRESSED
     delivery.refresh_from_db()
     assert delivery.last_error == "subscriber is paused" and not mail.outbox
+
+
+@pytest.mark.django_db
+def test_the_send_task_schedules_a_retry_that_is_due_soon(settings, subscriber, monkeypatch):
+    from newsletter.delivery import tasks
+
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.deliveries_send_task,
+        "apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    settings.EMAIL_BACKEND = "tests.delivery.backends.RaisingBackend"
+    RaisingBackend.error = ConnectionRefusedError("down")
+    delivery = enqueue_welcome(subscriber)
+    assert tasks.deliveries_send_task([delivery.pk]) == {State.RETRY: 1}
+    [(args, countdown)] = scheduled
+    assert args == [[delivery.pk]]
+    assert (
+        settings.DELIVERY_RETRY_BASE_SECONDS * 0.5
+        <= countdown
+        <= settings.DELIVERY_RETRY_BASE_SECONDS + 2
+    )
