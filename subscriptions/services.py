@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from subscriptions.addresses import address_hash, address_hashes, address_normalise
+from subscriptions.addresses import address_hash, address_hash_variants, address_normalise
 from subscriptions.models import (
     ConsentRecord,
     Interest,
@@ -101,7 +101,7 @@ def _preferences_apply(subscriber: Subscriber, preferences: dict) -> bool:
 
 def _suppression_lift(address: str) -> None:
     # The owner of the address has just proved they want mail again.
-    SuppressedAddress.objects.filter(address_hash__in=address_hashes(address)).delete()
+    SuppressedAddress.objects.filter(address_hash__in=address_hash_variants(address)).delete()
 
 
 # --- Link emails -----------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def subscriber_confirm_email_change(*, subscriber: Subscriber, meta: ConsentMeta
 
 
 def address_suppress(*, email: str, reason: str) -> None:
-    current, legacy = address_hashes(email)
+    current, legacy = address_hash_variants(email)
     # An entry from before the keyed hash is re-keyed, keeping its reason and date.
     SuppressedAddress.objects.filter(address_hash=legacy).update(address_hash=current)
     SuppressedAddress.objects.get_or_create(address_hash=current, defaults={"reason": reason})
@@ -464,7 +464,7 @@ def subscribers_import(
                 report.skipped.append((line, email, "duplicate of an earlier line"))
                 continue
             seen.add(email)
-            if any(h in suppressed for h in address_hashes(email)):
+            if any(h in suppressed for h in address_hash_variants(email)):
                 report.skipped.append(
                     (line, email, "suppressed: it returns only by signing up and confirming")
                 )
