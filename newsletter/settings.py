@@ -272,8 +272,8 @@ DELIVERY_SOFT_BOUNCE_LIMIT = env_int("DELIVERY_SOFT_BOUNCE_LIMIT", 3, minimum=1,
 DELIVERY_TRACK_EVENTS = env_bool("DELIVERY_TRACK_EVENTS", True)
 # An address that accepts "unsubscribe" mail, offered in List-Unsubscribe next to the https link.
 EMAIL_UNSUBSCRIBE_MAILTO = env_str("EMAIL_UNSUBSCRIBE_MAILTO")
-# The sender's postal address, shown in the footer of every email (bulk-sender rules and
-# anti-spam laws such as CAN-SPAM ask commercial mail for one).
+# The sender's postal address, shown in every email's footer (bulk-mail laws such as CAN-SPAM ask
+# for one).
 SENDER_POSTAL_ADDRESS = env_str("SENDER_POSTAL_ADDRESS")
 # Ask the email provider (through anymail) to track opens of digests with its pixel; we add none.
 DIGEST_OPEN_TRACKING = env_bool("DIGEST_OPEN_TRACKING", False)

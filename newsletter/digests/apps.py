@@ -12,4 +12,4 @@ class DigestsConfig(AppConfig):
         from newsletter.delivery.registry import register_builder
         from newsletter.digests.rendering import digest_message_build
 
-        register_builder("digest", digest_message_build)
+        register_builder("digest", digest_message_build, active_only=True)

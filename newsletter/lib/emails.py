@@ -35,8 +35,9 @@ MAX_LINE = 900
 # characters) do not push a line past MAX_LINE: then the filled message needs no folding at all.
 TEMPLATE_LINE = 500
 # Between two characters of HTML a line break is as good as a space, except inside a Django tag
-# (which must stay on one line) and inside an Outlook conditional comment's "[if ...]".
-_UNBREAKABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\[if [^\]]*\]", re.S)
+# (which must stay on one line), a quoted CSS string ('Segoe UI') and an Outlook conditional
+# comment's "[if ...]".
+_UNBREAKABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\[if [^\]]*\]|'[^'<>\n]{0,60}'", re.S)
 
 
 def lines_fold(html: str, *, width: int = MAX_LINE) -> str:
@@ -73,19 +74,25 @@ def _inside(index: int, spans: list[tuple[int, int]]) -> bool:
     return any(start < index < end for start, end in spans)
 
 
-def _mjml_source(name: str) -> str:
-    template = get_template(f"emails/{name}")
-    return template.template.source
+_INCLUDE = re.compile(r'<mj-include\s+path="([\w.-]+)"\s*/>')
+
+
+def _mjml_source(name: str, depth: int = 0) -> str:
+    """The MJML of ``emails/<name>`` with its ``<mj-include>``s replaced by the files' text.
+
+    Included here rather than by the compiler, which renders an included section without the
+    body's width.
+    """
+    if depth > 5:
+        raise ValueError(f"emails/{name}: <mj-include> nested too deeply")
+    source = get_template(f"emails/{name}").template.source
+    return _INCLUDE.sub(lambda m: _mjml_source(m.group(1), depth + 1), source)
 
 
 @cache
 def html_template(kind: str) -> Template:
     """``emails/<kind>.mjml`` compiled to HTML and parsed as a Django template, once per process."""
-    html = mjml2html(
-        _mjml_source(f"{kind}.mjml"),
-        disable_comments=True,
-        include_loader=_mjml_source,
-    )
+    html = mjml2html(_mjml_source(f"{kind}.mjml"), disable_comments=True)
     return engines["django"].from_string(lines_fold(html, width=TEMPLATE_LINE)).template
 
 
@@ -110,7 +117,7 @@ def base_context() -> dict[str, Any]:
     return {
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
-        "postal_address": getattr(settings, "SENDER_POSTAL_ADDRESS", ""),
+        "postal_address": settings.SENDER_POSTAL_ADDRESS,
     }
 
 

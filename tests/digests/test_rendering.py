@@ -142,7 +142,7 @@ def test_a_reader_who_paused_or_left_gets_nothing(digest):
     Subscriber.objects.update(status=Subscriber.Status.PAUSED)
     assert not sent()
     delivery = Delivery.objects.get(pk=delivery_id)
-    assert delivery.state == Delivery.State.SKIPPED and "paused" in delivery.last_error
+    assert delivery.state == Delivery.State.SUPPRESSED and "paused" in delivery.last_error
 
 
 def test_the_web_copy_shows_the_same_digest_as_a_page(digest, client):
