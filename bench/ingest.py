@@ -61,9 +61,9 @@ def run(*, raw: bytes) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from newsletter.ingest import listing_ingest
-    from newsletter.models import Paper
-    from newsletter.sources import parse_listing
+    from newsletter.papers.ingest import listing_ingest
+    from newsletter.papers.models import Paper
+    from newsletter.papers.sources import parse_listing
 
     started = time.perf_counter()
     listing = parse_listing(raw, name="bench.xml", today=django.utils.timezone.now().date())

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "anymail",
     "newsletter",
+    "newsletter.papers",
     "subscriptions",
 ]
 
@@ -298,7 +299,7 @@ LOGGING = {
     },
 }
 
-# --- Ingesting daily paper listings (issue 3; newsletter.ingest, newsletter.http). ---
+# --- Ingesting daily paper listings (issue 3; newsletter.papers.ingest, newsletter.papers.http). ---
 INGEST_USER_AGENT = env_str(
     "INGEST_USER_AGENT", f"DailyPapersDigest/0.1 (self-hosted newsletter; +{SITE_URL})"
 )
@@ -321,6 +322,4 @@ SUBSCRIPTIONS_RATE_PER_IP = env_int("SUBSCRIPTIONS_RATE_PER_IP", 20, minimum=1)
 SUBSCRIPTIONS_RATE_PER_ADDRESS = env_int("SUBSCRIPTIONS_RATE_PER_ADDRESS", 5, minimum=1)
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
-# The home page's "today's papers": a function(limit=) returning items with .title, .url, .authors_display.
-HOME_SAMPLE_PAPERS = "newsletter.selectors.recent_papers"
 # --- End of subscriptions settings. ---

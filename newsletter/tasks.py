@@ -1,34 +1,10 @@
 """Thin Celery tasks: plain arguments in, one service call."""
 
-from datetime import date
-
 from celery import shared_task
-from django.utils import timezone
 
-from newsletter import ingest, services
+from newsletter import ops
 
 
 @shared_task(name="newsletter.heartbeat")
 def heartbeat(name: str = "worker") -> None:
-    services.heartbeat_record(name=name)
-
-
-# --- Ingestion (issue 3). ---
-
-
-@shared_task(name="newsletter.ingest_source")
-def ingest_source(source_id: int, day: str) -> None:
-    """Fetch and store one Source's listing for ``day`` (ISO date). Failures are recorded on
-    the IngestRun, not retried: the next daily run tries again."""
-    ingest.source_ingest(source_id=source_id, day=date.fromisoformat(day))
-
-
-@shared_task(name="newsletter.ingest_all_sources")
-def ingest_all_sources(day: str | None = None) -> list[int]:
-    """Beat entry point: resolve the day once (today, UTC) and fan out one task per enabled
-    Source and day due (missed days of dated Sources too), so one failure never stops the others."""
-    resolved = date.fromisoformat(day) if day else timezone.now().date()
-    due = ingest.source_days_due(day=resolved)
-    for source_id, due_day in due:
-        ingest_source.delay_on_commit(source_id, due_day.isoformat())
-    return sorted({source_id for source_id, _ in due})
+    ops.heartbeat_record(name=name)

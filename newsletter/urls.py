@@ -10,6 +10,7 @@ admin.site.index_title = "Run the newsletter"
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("subscriptions.urls")),

@@ -5,7 +5,6 @@ from subscriptions import views
 app_name = "subscriptions"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("check-your-inbox/", views.check_inbox, name="check_inbox"),
     path("new-link/", views.new_link, name="new_link"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),

@@ -11,12 +11,10 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -99,20 +97,9 @@ def _address_form_post(
     return redirect("subscriptions:check_inbox")
 
 
-def _sample_papers() -> list:
-    """Recent papers for the home page, from the function named by HOME_SAMPLE_PAPERS.
-
-    A setting rather than an import: subscriptions stays independent of the paper and digest code.
-    Items have ``.title``, ``.url`` and ``.authors_display``; cached briefly, as every visitor sees them.
-    """
-    if not settings.HOME_SAMPLE_PAPERS:
-        return []
-    load = import_string(settings.HOME_SAMPLE_PAPERS)
-    return cache.get_or_set("subscriptions:home:sample-papers", lambda: list(load(limit=5)), 300)
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """What the newsletter is, a sample of today's papers, and the signup form."""
+def signup(request: HttpRequest, *, extra_context: dict | None = None) -> HttpResponse:
+    """The signup form and what the newsletter is. The project's home page calls this with a sample
+    of today's papers in ``extra_context`` (subscriptions knows nothing of papers)."""
     form = SignupForm(request.POST or None)
     if request.method == "POST":
 
@@ -124,10 +111,7 @@ def home(request: HttpRequest) -> HttpResponse:
         response = _address_form_post(request, form, signup)
         if response is not None:
             return response
-    context = {
-        "form": form,
-        "sample_papers": _sample_papers(),
-    }
+    context = {**(extra_context or {}), "form": form}
     return render(request, "subscriptions/home.html", context)
 
 

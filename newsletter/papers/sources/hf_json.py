@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from urllib.parse import urlencode
 
-from newsletter.sources.base import (
+from newsletter.papers.sources.base import (
     MAX_ABSTRACT,
     MAX_AI_SUMMARY,
     MAX_KEYWORD,
@@ -120,16 +120,14 @@ def page_url(*, day: date, page: int, limit: int = PAGE_SIZE, base: str = API_UR
     return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
 
 
-def fetch(
-    *, day: date, get: Callable[[str], bytes | None], base: str = API_URL, name: str = API_URL
-) -> list[bytes]:
+def fetch(*, url: str, day: date, get: Callable[[str], bytes | None]) -> list[bytes]:
     """Every page of the day's list: ``get(url)`` returns a page's bytes (None: not modified).
 
     Stops at the first short page; returns [] when the first page is not modified.
     """
     pages: list[bytes] = []
     for page in range(MAX_PAGES):
-        body = get(page_url(day=day, page=page, base=base))
+        body = get(page_url(day=day, page=page, base=url))
         if body is None:
             return pages
         pages.append(body)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
-from newsletter.sources.base import (
+from newsletter.papers.sources.base import (
     MAX_ABSTRACT,
     MAX_AUTHOR,
     MAX_AUTHORS,
@@ -35,7 +35,6 @@ FORMAT = "arxiv"
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 DC = "{http://purl.org/dc/elements/1.1/}"
-FEED_URL = "https://rss.arxiv.org/atom/{categories}"
 
 # The listing feeds prefix the abstract: "arXiv:2510.14999v1 Announce Type: new \nAbstract: ...".
 _ANNOUNCE_RE = re.compile(
@@ -196,10 +195,6 @@ def _rfc822_date(raw: str) -> date | None:
     return plausible(parsed.date())
 
 
-def feed_url(*, categories: list[str], template: str = FEED_URL) -> str:
-    return template.format(categories="+".join(categories), category="+".join(categories))
-
-
-def fetch(*, url: str, get: Callable[[str], bytes | None]) -> list[bytes]:
+def fetch(*, url: str, day: date, get: Callable[[str], bytes | None]) -> list[bytes]:
     body = get(url)
     return [] if body is None else [body]

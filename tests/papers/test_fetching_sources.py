@@ -7,14 +7,15 @@ from datetime import date
 
 import pytest
 import requests
+import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from newsletter import tasks
-from newsletter.http import FetchError, http_get
-from newsletter.ingest import source_ingest, sources_ingest
-from newsletter.models import IngestRun, Paper, Source
+from newsletter.papers import tasks
+from newsletter.papers.daily import source_ingest, sources_ingest
+from newsletter.papers.http import FetchError, http_get
+from newsletter.papers.models import IngestRun, Paper, Source
 
 from .conftest import Reply, data
 from .feeds import atom_feed
@@ -166,7 +167,9 @@ def test_one_failing_source_never_stops_the_others_and_its_run_says_why(transpor
         "https://rss.arxiv.org/atom/cs.CL", Reply(body=data("arxiv/api_error_400.atom.xml"))
     )
     transport.add(HF_PAGE0, Reply(body=data("hf/api_daily_papers_2024-10-25.json")))
-    runs = {run.source.name: run for run in sources_ingest(day=DAY)}
+    with time_machine.travel(DAY):
+        _, runs = sources_ingest(day=DAY)
+    runs = {run.source.name: run for run in runs}
     assert runs["arXiv cs.LG"].status == "failed"
     assert runs["arXiv cs.LG"].error == f"{CS_LG}: HTTP 502 after 2 attempts"
     assert runs["arXiv cs.CL"].status == "failed"
@@ -198,7 +201,8 @@ def test_the_beat_task_fans_out_one_task_per_enabled_source(monkeypatch):
             status=status,
             started_at=timezone.now(),
         )
-    ids = tasks.ingest_all_sources.apply(kwargs={"day": "2025-10-20"}).get()
+    with time_machine.travel(date(2025, 10, 20)):
+        ids = tasks.ingest_all_sources.apply(kwargs={"day": "2025-10-20"}).get()
     assert len(ids) == 5
     today = {(pk, "2025-10-20") for pk in ids}
     # The dated HF API source also catches up the day whose run failed; arXiv's feeds cannot.
@@ -212,3 +216,14 @@ def test_a_source_with_a_broken_url_template_fails_with_a_clear_error(transport)
     assert run.error.startswith("Broken: URL template 'https://x/{day}' is invalid")
     with pytest.raises(ValidationError):
         source.full_clean()
+
+
+def test_a_past_day_is_never_filled_from_a_feed_that_shows_only_today(monkeypatch):
+    sent = []
+    monkeypatch.setattr(tasks.ingest_source, "delay_on_commit", lambda *args: sent.append(args))
+    hf = Source.objects.get(format="hf-json")
+    with time_machine.travel(date(2025, 10, 25)):
+        ids = tasks.ingest_all_sources.apply(kwargs={"day": "2025-10-20"}).get()
+    # Only the dated HF API can be fetched for a past day (and the days it still owes).
+    assert ids == [hf.pk]
+    assert sorted(sent) == [(hf.pk, "2025-10-18"), (hf.pk, "2025-10-19"), (hf.pk, "2025-10-20")]

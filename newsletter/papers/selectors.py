@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Max, QuerySet
 
-from newsletter.models import Paper
+from newsletter.papers.models import Paper
 
 
 def recent_papers(*, limit: int = 5) -> QuerySet[Paper]:

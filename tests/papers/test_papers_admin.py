@@ -7,8 +7,9 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from newsletter.ingest import listing_ingest, source_ingest
-from newsletter.models import IngestRun, Paper, Source
+from newsletter.papers.daily import source_ingest
+from newsletter.papers.ingest import listing_ingest
+from newsletter.papers.models import IngestRun, Paper, Source
 
 from .conftest import Reply, data
 from .feeds import atom_feed
@@ -40,7 +41,7 @@ def papers(transport):
 def test_papers_can_be_searched_and_filtered(admin_client, papers, query, expected):
     if "listings__source__id__exact" in query:
         query = {"listings__source__id__exact": Source.objects.get(name="arXiv cs.LG").pk}
-    response = admin_client.get(reverse("admin:newsletter_paper_changelist"), query)
+    response = admin_client.get(reverse("admin:papers_paper_changelist"), query)
     assert response.status_code == 200
     if expected is not None:
         assert response.context["cl"].result_count == expected
@@ -51,14 +52,14 @@ def test_papers_can_be_searched_and_filtered(admin_client, papers, query, expect
 
 def test_a_paper_page_shows_its_listing_history(admin_client, papers):
     paper = Paper.objects.get(arxiv_id="2509.24002")
-    response = admin_client.get(reverse("admin:newsletter_paper_change", args=[paper.pk]))
+    response = admin_client.get(reverse("admin:papers_paper_change", args=[paper.pk]))
     assert response.status_code == 200
     assert b"paper.html" in response.content
 
 
 def test_sources_are_editable_and_runs_are_listed(admin_client, papers):
     source = Source.objects.get(name="arXiv cs.LG")
-    url = reverse("admin:newsletter_source_change", args=[source.pk])
+    url = reverse("admin:papers_source_change", args=[source.pk])
     assert admin_client.get(url).status_code == 200
     response = admin_client.post(
         url,
@@ -73,10 +74,9 @@ def test_sources_are_editable_and_runs_are_listed(admin_client, papers):
     assert response.status_code == 302
     source.refresh_from_db()
     assert (source.category_list, source.enabled) == (["cs.LG", "cs.NE"], False)
-    runs = admin_client.get(reverse("admin:newsletter_ingestrun_changelist"))
+    runs = admin_client.get(reverse("admin:papers_ingestrun_changelist"))
     assert runs.status_code == 200
     run = IngestRun.objects.first()
     assert (
-        admin_client.get(reverse("admin:newsletter_ingestrun_change", args=[run.pk])).status_code
-        == 200
+        admin_client.get(reverse("admin:papers_ingestrun_change", args=[run.pk])).status_code == 200
     )

@@ -15,8 +15,8 @@ from datetime import date
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from newsletter.sources import hf_json
-from newsletter.sources.base import (
+from newsletter.papers.sources import hf_json
+from newsletter.papers.sources.base import (
     MAX_TITLE,
     Listing,
     PaperRecord,
@@ -146,6 +146,6 @@ def page_url(*, day: date, base: str = PAGE_URL) -> str:
     return f"{base}{'&' if '?' in base else '?'}date={day.isoformat()}"
 
 
-def fetch(*, day: date, get: Callable[[str], bytes | None], base: str = PAGE_URL) -> list[bytes]:
-    body = get(page_url(day=day, base=base))
+def fetch(*, url: str, day: date, get: Callable[[str], bytes | None]) -> list[bytes]:
+    body = get(page_url(day=day, base=url))
     return [] if body is None else [body]

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from newsletter.sources import (
+from newsletter.papers.sources import (
     SourceError,
     arxiv,
     detect_format,
@@ -18,7 +18,7 @@ from newsletter.sources import (
     parse_listing,
     text,
 )
-from newsletter.sources.base import arxiv_id_normalize, clean_text, iso_date
+from newsletter.papers.sources.base import arxiv_id_normalize, clean_text, iso_date
 
 from .conftest import LISTINGS, data
 from .feeds import atom_feed, rss_feed

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from datetime import date
 from io import StringIO
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from newsletter.models import IngestRun, ListingEntry, Paper, Source
+from newsletter.papers.models import IngestRun, ListingEntry, Paper, Source
 
 from .conftest import DATA, LISTINGS, Reply
 from .feeds import atom_feed
@@ -139,8 +140,11 @@ def test_sources_option_runs_every_enabled_source_like_the_daily_job(transport, 
     transport.add("https://rss.arxiv.org/atom/cs.LG", Reply(body=feed))
     transport.add("https://rss.arxiv.org/atom/cs.CL", Reply(status=500))
     out, err = StringIO(), StringIO()
-    with pytest.raises(
-        CommandError, match=re.escape("arXiv cs.CL: https://rss.arxiv.org/atom/cs.CL: HTTP 500")
+    with (
+        time_machine.travel(date(2025, 10, 20)),
+        pytest.raises(
+            CommandError, match=re.escape("arXiv cs.CL: https://rss.arxiv.org/atom/cs.CL: HTTP 500")
+        ),
     ):
         call_command(
             "ingest", "--sources", "--date", "2025-10-20", "--dry-run", stdout=out, stderr=err
@@ -148,12 +152,24 @@ def test_sources_option_runs_every_enabled_source_like_the_daily_job(transport, 
     assert out.getvalue() == "arXiv cs.LG: 10 new, 0 updated, 0 unchanged\n"
     assert (Paper.objects.count(), IngestRun.objects.count()) == (0, 0)
     transport.add("https://rss.arxiv.org/atom/cs.CL", Reply(body=feed))
-    lines, _ = ingest("--sources", "--date", "2025-10-20")
+    with time_machine.travel(date(2025, 10, 20)):
+        lines, _ = ingest("--sources", "--date", "2025-10-20")
     assert lines == [
         "arXiv cs.CL: 10 new, 0 updated, 0 unchanged",
         "arXiv cs.LG: 0 new, 0 updated, 10 unchanged",
     ]
     assert IngestRun.objects.filter(status="ok").count() == 2
+
+
+def test_sources_for_a_past_day_say_why_a_feed_of_today_is_not_used(transport):
+    Source.objects.exclude(name="arXiv cs.LG").update(enabled=False)
+    with time_machine.travel(date(2025, 10, 25)):
+        lines, _ = ingest("--sources", "--date", "2025-10-20")
+    assert lines == [
+        "arXiv cs.LG: skipped for 2025-10-20: its feed shows only the current announcement, so "
+        "a past day cannot be fetched from it"
+    ]
+    assert IngestRun.objects.count() == 0
 
 
 def test_it_asks_for_inputs_or_sources():
@@ -193,7 +209,7 @@ def test_a_file_name_that_is_not_utf8_is_ingested_under_a_printable_name(tmp_pat
 def test_an_unexpected_error_fails_that_input_and_the_others_are_still_ingested(
     tmp_path, monkeypatch
 ):
-    from newsletter.management.commands import ingest as command
+    from newsletter.papers.management.commands import ingest as command
 
     folder = tmp_path / "two"
     folder.mkdir()

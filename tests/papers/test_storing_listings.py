@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from newsletter.ingest import listing_ingest, papers_upsert
-from newsletter.models import IngestRun, ListingEntry, Paper
-from newsletter.selectors import recent_papers
-from newsletter.sources import PaperRecord, SourceError
+from newsletter.papers.ingest import listing_ingest, papers_upsert
+from newsletter.papers.models import IngestRun, ListingEntry, Paper
+from newsletter.papers.selectors import recent_papers
+from newsletter.papers.sources import PaperRecord, SourceError
 
 from .conftest import data
 
@@ -109,14 +109,19 @@ def test_reingesting_the_same_listing_reports_nothing_new_and_changes_nothing():
     first = listing_ingest(data=raw, name="page.html")
     before = snapshot()
     second = listing_ingest(data=raw, name="page.html")
-    assert (first.new, second.new, second.updated, second.unchanged) == (13, 0, 0, 13)
+    assert (
+        first.counts.new,
+        second.counts.new,
+        second.counts.updated,
+        second.counts.unchanged,
+    ) == (13, 0, 0, 13)
     assert snapshot() == before
 
 
 def test_the_same_paper_from_the_page_and_the_api_is_merged():
     listing_ingest(data=data("hf/daily_papers_page_2024-08-01.html"), name="page.html")
     result = listing_ingest(data=data("hf/paper_page_2509.24002.html"), name="paper.html")
-    assert result.new == 1
+    assert result.counts.new == 1
     paper = Paper.objects.get(arxiv_id="2509.24002")
     assert paper.code_url == "https://github.com/eval-sys/mcpmark"
     assert paper.ai_keywords[:2] == ["MCP", "LLMs"]
@@ -137,7 +142,7 @@ def test_a_dry_run_counts_but_stores_nothing():
     result = listing_ingest(
         data=data("hf/api_daily_papers_2024-10-25.json"), name="api.json", dry_run=True
     )
-    assert result.new == 4
+    assert result.counts.new == 4
     assert (Paper.objects.count(), ListingEntry.objects.count(), IngestRun.objects.count()) == (
         0,
         0,

@@ -10,7 +10,7 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.sources import (
+from newsletter.papers.sources import (
     Listing,
     PaperRecord,
     SourceError,

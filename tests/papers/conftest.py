@@ -62,8 +62,8 @@ class FixtureTransport(BaseAdapter):
 
 @pytest.fixture
 def transport(monkeypatch, settings) -> FixtureTransport:
-    """Every session newsletter.http builds talks to this transport instead of the network."""
-    from newsletter import http
+    """Every session newsletter.papers.http builds talks to this transport instead of the network."""
+    from newsletter.papers import http
 
     settings.INGEST_HTTP_BACKOFF = 0
     fake = FixtureTransport()

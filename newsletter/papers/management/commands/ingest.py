@@ -12,10 +12,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from newsletter import http
-from newsletter.ingest import listing_ingest, sources_ingest
-from newsletter.models import IngestRun
-from newsletter.sources import FORMATS, SourceError
+from newsletter.papers import daily, http
+from newsletter.papers.ingest import listing_ingest
+from newsletter.papers.models import IngestRun, Source
+from newsletter.papers.sources import FORMATS, SourceError
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sources",
             action="store_true",
-            help="Also fetch every enabled Source (admin: Sources) for --date, default today.",
+            help="Also run the daily ingest of every enabled Source (admin: Sources) for --date, "
+            "default today, with the days a dated Source still owes: what the beat task runs.",
         )
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
         parser.add_argument(
@@ -49,46 +50,75 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not options["inputs"] and not options["sources"]:
             raise CommandError("Give at least one PATH_OR_URL, or --sources.")
+        self._day = options["date"] or timezone.now().date()
+        # Everything is read or fetched first, outside any transaction: a slow upstream never
+        # holds the database's write lock. Only storing is transactional.
+        inputs = self._read_inputs(options)
+        fetched = self._fetch_sources(options) if options["sources"] else []
         if options["dry_run"]:
-            # One transaction for the whole command, undone at the end: each input sees what the
+            # One transaction for all the storing, undone at the end: each input sees what the
             # inputs before it would have stored, so every line is the line a real run prints.
             with transaction.atomic():
-                failures = self._ingest_all(options)
+                failures = self._store_all(inputs, fetched, options)
                 transaction.set_rollback(True)
         else:
-            failures = self._ingest_all(options)
+            failures = self._store_all(inputs, fetched, options)
         if failures:
             raise CommandError(
                 f"{len(failures)} input(s) not ingested: " + "; ".join(failures)[:2000]
             )
 
-    def _ingest_all(self, options: dict) -> list[str]:
-        failures = self._ingest_inputs(options)
-        if options["sources"]:
-            failures += self._ingest_sources(options)
-        return failures
-
-    def _ingest_inputs(self, options: dict) -> list[str]:
-        failures: list[str] = []
+    def _read_inputs(self, options: dict) -> list[tuple[str, bytes | SourceError]]:
+        """(printable name, its bytes or why it cannot be read) for every file and URL given."""
+        read: list[tuple[str, bytes | SourceError]] = []
         for item in options["inputs"]:
             try:
                 paths = _expand(item)
             except SourceError as exc:
-                failures.append(str(exc))
-                self.stderr.write(str(exc))
+                read.append((printable(item), exc))
                 continue
             for path in paths:
-                if failure := self._ingest_one(path, options):
-                    failures.append(failure)
-                    self.stderr.write(failure)
+                name = printable(path)
+                try:
+                    read.append((name, _read(path, name=name)))
+                except SourceError as exc:
+                    read.append((name, exc))
+        return read
+
+    def _fetch_sources(self, options: dict) -> list[daily.Fetched]:
+        plan = daily.sources_due(day=self._day)
+        for name, why in plan.skipped:
+            self.stdout.write(f"{name}: {why}")
+        sources = Source.objects.in_bulk({source_id for source_id, _ in plan.due})
+        return [
+            daily.source_fetch(
+                source=sources[source_id], day=day, conditional=not options["dry_run"]
+            )
+            for source_id, day in plan.due
+        ]
+
+    def _store_all(
+        self,
+        inputs: list[tuple[str, bytes | SourceError]],
+        fetched: list[daily.Fetched],
+        options: dict,
+    ) -> list[str]:
+        failures: list[str] = []
+        for name, data in inputs:
+            if failure := self._ingest_one(name, data, options):
+                failures.append(failure)
+                self.stderr.write(failure)
+        for item in fetched:
+            failures += self._store_source(item)
         return failures
 
-    def _ingest_one(self, path: str, options: dict) -> str | None:
+    def _ingest_one(self, name: str, data: bytes | SourceError, options: dict) -> str | None:
         """Ingest one file or URL and print its line; the failure message, if it failed."""
-        name = printable(path)
+        if isinstance(data, SourceError):
+            return str(data)
         try:
             result = listing_ingest(
-                data=_read(path, name=name),
+                data=data,
                 name=name,
                 format=options["format"],
                 listing_date=options["date"],
@@ -105,24 +135,34 @@ class Command(BaseCommand):
             self.stderr.write(f"refused {problem}")
         return None
 
-    def _ingest_sources(self, options: dict) -> list[str]:
-        day = options["date"] or timezone.now().date()
-        failures: list[str] = []
-        for run in sources_ingest(day=day):  # handle() rolls a dry run back as a whole
-            name = run.source.name
-            if run.status == IngestRun.Status.FAILED:
-                failures.append(f"{name}: {run.error}")
-                self.stderr.write(f"{name}: {run.error}")
-            elif run.status == IngestRun.Status.NOT_MODIFIED:
-                self.stdout.write(f"{name}: not modified since the last run")
-            else:
-                self.stdout.write(
-                    f"{name}: {run.new_count} new, {run.updated_count} updated, "
-                    f"{run.unchanged_count} unchanged"
-                )
-                if run.error:
-                    self.stderr.write(run.error)
-        return failures
+    def _store_source(self, fetched: daily.Fetched) -> list[str]:
+        name = fetched.source.name
+        label = name if fetched.day == self._day else f"{name} ({fetched.day})"
+        run = IngestRun(
+            source=fetched.source,
+            format=fetched.source.format,
+            listing_date=fetched.day,
+            started_at=fetched.started_at,
+        )
+        try:
+            run.save()  # a dry run: rolled back as a whole by handle()
+            daily.source_store(fetched=fetched, run=run)
+        except Exception as exc:
+            logger.exception("storing %s failed", name)
+            return [f"{label}: unexpected {type(exc).__name__}: {str(exc)[:500]}"]
+        if run.status == IngestRun.Status.FAILED:
+            self.stderr.write(f"{label}: {run.error}")
+            return [f"{label}: {run.error}"]
+        if run.status == IngestRun.Status.NOT_MODIFIED:
+            self.stdout.write(f"{label}: not modified since the last run")
+        else:
+            self.stdout.write(
+                f"{label}: {run.new_count} new, {run.updated_count} updated, "
+                f"{run.unchanged_count} unchanged"
+            )
+            if run.error:
+                self.stderr.write(run.error)
+        return []
 
 
 def _iso_date(value: str) -> date:

@@ -7,10 +7,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
-from newsletter.sources import arxiv, hf_html, hf_json, text
-from newsletter.sources.base import (
+from newsletter.papers.sources import arxiv, hf_html, hf_json, text
+from newsletter.papers.sources.base import (
     MAX_INPUT_BYTES,
     Listing,
     PaperRecord,
@@ -29,7 +31,29 @@ __all__ = [
     "parse_listing",
 ]
 
-FORMATS = (hf_html.FORMAT, hf_json.FORMAT, arxiv.FORMAT, text.FORMAT)
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One upstream format: its pure parser and, for formats fetched from a URL, its fetcher."""
+
+    parse: Callable[[bytes, str, date, date | None], Listing]  # data, name, today, listing date
+    fetch: Callable[..., list[bytes]] | None  # fetch(*, url, day, get)
+
+
+# The one dispatch table: parsing and fetching both look a format up here.
+FORMATS: dict[str, Format] = {
+    hf_html.FORMAT: Format(
+        lambda data, name, today, day: hf_html.parse(data, name=name), hf_html.fetch
+    ),
+    hf_json.FORMAT: Format(
+        lambda data, name, today, day: hf_json.parse(data, name=name), hf_json.fetch
+    ),
+    arxiv.FORMAT: Format(lambda data, name, today, day: arxiv.parse(data, name=name), arxiv.fetch),
+    text.FORMAT: Format(
+        lambda data, name, today, day: text.parse(data, name=name, today=today, listing_date=day),
+        None,
+    ),
+}
 _HTML_RE = re.compile(rb"<!doctype html|<html|<body|<article|data-target=", re.IGNORECASE)
 _FEED_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:feed|rss)[\s>]")
 
@@ -61,16 +85,9 @@ def parse_listing(
     """Parse one input. ``listing_date`` (from --date or a task) overrides what the input shows."""
     check_size(data, name=name, max_bytes=max_bytes)
     chosen = detect_format(data, name=name) if format == "auto" else format
-    if chosen == text.FORMAT:
-        listing = text.parse(data, name=name, today=today, listing_date=listing_date)
-    elif chosen == hf_json.FORMAT:
-        listing = hf_json.parse(data, name=name)
-    elif chosen == hf_html.FORMAT:
-        listing = hf_html.parse(data, name=name)
-    elif chosen == arxiv.FORMAT:
-        listing = arxiv.parse(data, name=name)
-    else:
+    if chosen not in FORMATS:
         raise SourceError(f"unknown format {chosen!r}", input_name=name)
+    listing = FORMATS[chosen].parse(data, name, today, listing_date)
     if listing_date is not None:
         listing.listing_date = listing_date
     return listing

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from newsletter.sources.base import (
+from newsletter.papers.sources.base import (
     MAX_ABSTRACT,
     MAX_TITLE,
     Listing,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from newsletter.sources import SourceError
+from newsletter.papers.sources import SourceError
 
 logger = logging.getLogger(__name__)
 

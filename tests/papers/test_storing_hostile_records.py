@@ -11,9 +11,9 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsletter.ingest import listing_ingest, papers_upsert
-from newsletter.models import Paper
-from newsletter.sources import SourceError, hf_json
+from newsletter.papers.ingest import listing_ingest, papers_upsert
+from newsletter.papers.models import Paper
+from newsletter.papers.sources import SourceError, hf_json
 
 from .conftest import data
 
@@ -93,4 +93,4 @@ def test_concurrent_ingests_of_the_same_listing_store_each_paper_once():
         thread.join()
     assert errors == []
     assert Paper.objects.count() == 100
-    assert sum(result.new for result in results) == 100
+    assert sum(result.counts.new for result in results) == 100

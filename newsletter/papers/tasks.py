@@ -1,0 +1,28 @@
+"""Thin Celery tasks for ingest. Their names are the ones beat schedules stored before the papers
+app existed, so existing PeriodicTask rows keep working."""
+
+from datetime import date
+
+from celery import shared_task
+from django.utils import timezone
+
+from newsletter.papers import daily
+
+
+@shared_task(name="newsletter.ingest_source")
+def ingest_source(source_id: int, day: str) -> None:
+    """Fetch and store one Source's listing for ``day`` (ISO date). Failures are recorded on
+    the IngestRun, not retried: the next daily run tries again."""
+    daily.source_ingest(source_id=source_id, day=date.fromisoformat(day))
+
+
+@shared_task(name="newsletter.ingest_all_sources")
+def ingest_all_sources(day: str | None = None) -> list[int]:
+    """Beat entry point: resolve the day once (today, UTC) and fan out one task per enabled
+    Source and day due (missed days of dated Sources too), so one failure never stops the others."""
+    resolved = date.fromisoformat(day) if day else timezone.now().date()
+    plan, _ = daily.sources_ingest(
+        day=resolved,
+        dispatch=lambda source_id, due: ingest_source.delay_on_commit(source_id, due.isoformat()),
+    )
+    return sorted({source_id for source_id, _ in plan.due})
