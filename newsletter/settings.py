@@ -135,8 +135,8 @@ else:
         "default": {
             "BACKEND": "newsletter.lib.filecache.SharedFileCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            # Culling drops random entries: keep it far above the number of live rate-limit counters.
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
+            # Past this many files, expired entries go first, then random ones.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 
