@@ -49,6 +49,7 @@ def papers(db) -> dict[str, list[Paper]]:
     first.hf_url = f"https://huggingface.co/papers/{first.arxiv_id}"
     first.code_url = "https://github.com/example/dexterous"
     first.project_url = "https://example.org/dexterous"
+    first.published = date(2026, 1, 30)
     first.ai_summary = "Robots learn to grasp by watching people, and it transfers to hardware."
     first.save()
     list_on(DAY1, [p for rows in made.values() for p in rows])

@@ -60,7 +60,10 @@ def test_each_paper_shows_title_link_authors_upvotes_summary_reasons_and_links(d
     assert f'href="{hf}"' in html and hf in text
     assert 'href="https://arxiv.org/abs/2602.00002"' in html
     assert "Ada Lovelace, Alan Turing, Grace Hopper et al." in html  # four authors
-    assert "\u25b2 14 upvotes" in html and "1 Feb 2026" not in html
+    assert (
+        "\u25b2 14 upvotes" in html
+        and "Alan Turing \u00b7 30 Jan 2026 \u00b7 \u25b2 7 upvotes" in html
+    )
     # The AI summary when known, else the abstract's first sentences.
     assert "Robots learn to grasp by watching people" in html
     assert "Motion planning for legged locomotion is hard on uneven ground." in text

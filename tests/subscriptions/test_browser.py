@@ -6,7 +6,6 @@ screenshot of each page under var/screenshots/.
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -66,8 +65,7 @@ def link(message, kind: str, base: str) -> str:
 def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_server, settings):
     settings.SITE_URL = live_server.url
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # shared with other browser tests
     Topic.objects.create(slug="b-llms", name="Browser LLMs", group="Language", description="LLMs.")
     Topic.objects.create(
         slug="b-rl", name="Browser RL", group="Learning", description="RL.", position=1
