@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 
 from django.conf import settings
@@ -128,6 +128,11 @@ class _Links:
         self.subscriber = subscriber
         sample = feedback_url(subscriber=subscriber, paper_id=0, direction="more")
         self.prefix = sample[: -len("0/more/")] if sample.endswith("/0/more/") else ""
+        self.safe = escape(self.prefix) == self.prefix
+
+    def html(self, url: str) -> str:
+        # Our own links: only the site's address can hold a character to escape.
+        return url if self.prefix and self.safe else escape(url)
 
     def __call__(self, paper_id: int, direction: str) -> str:
         if not self.prefix:  # matching changed its link's shape: ask it for each one
@@ -155,6 +160,7 @@ class _Parts:
     """What a paper shows the same way in every digest (prepared once per process and paper)."""
 
     url: str
+    url_html: str
     meta: str
     summary: str
     from_abstract: bool
@@ -192,6 +198,7 @@ def _parts_make(paper: Paper) -> _Parts:
     ]
     return _Parts(
         url=paper_link(paper),
+        url_html=escape(paper_link(paper)),
         meta=meta,
         summary=summary,
         from_abstract=from_abstract,
@@ -222,19 +229,19 @@ def _entry(item: DigestItem, links: _Links) -> Entry:
     # Line breaks between elements keep every line far below the 998-character limit.
     html = [
         '\n<div style="font-size:18px;line-height:1.35;font-weight:700;margin:0 0 4px;">'
-        f'<a href="{escape(parts.url)}" style="color:#0b5cad;text-decoration:none;">'
+        f'<a href="{parts.url_html}" style="color:#0b5cad;text-decoration:none;">'
         f"{title_html}</a></div>",
         parts.head_html,
         f'<div style="margin:8px 0 6px;">{summary_html}</div>',
     ]
     if labels:
         html.append('<div style="margin:0 0 6px;">')
-        html += [_LABEL.format(escape(label)) for label in labels]
+        html += [_label_html(label) for label in labels]
         html.append("</div>")
     html.append(
         f'<div style="font-size:13px;">{parts.links_html}'
-        f'<a href="{escape(more)}">More like this</a> &middot;\n'
-        f'<a href="{escape(less)}">Less like this</a></div>\n'
+        f'<a href="{links.html(more)}">More like this</a> &middot;\n'
+        f'<a href="{links.html(less)}">Less like this</a></div>\n'
     )
     text = [paper.title, f"   {parts.meta}", f"   {parts.url}", "", f"   {parts.summary}"]
     if labels:
@@ -253,6 +260,15 @@ def _entry(item: DigestItem, links: _Links) -> Entry:
     )
 
 
+@lru_cache(maxsize=4096)
+def _label_html(label: str) -> str:
+    return _LABEL.format(escape(label))
+
+
+_SEPARATOR = SafeString(
+    '\n<div class="dpd-rule" style="border-top:1px solid #e4e8ec;margin:14px 0 12px;'
+    'font-size:1px;line-height:1px;">&nbsp;</div>\n'
+)
 _LABEL = (
     '<span class="dpd-label" style="display:inline-block;margin:0 4px 4px 0;padding:1px 7px;'
     'border:1px solid #c8d6e5;border-radius:10px;font-size:12px;color:#24476b;">{}</span>'
@@ -291,9 +307,15 @@ def digest_context(digest: Digest, *, items: list[DigestItem] | None = None) -> 
     trending = [_entry(i, links) for i in items if i.section == DigestItem.Section.TRENDING]
     preferences_url = _signed_url("subscriptions:preferences", subscriber, Purpose.PREFERENCES)
     weekly = digest.since is not None
+    trending = trending if picks else []
     return {
         "picks": picks,
-        "trending": trending if picks else trending[:0],
+        "trending": trending,
+        # Each section as one block: the templates place them, no per-paper template loop.
+        "picks_html": SafeString(_SEPARATOR.join(e.html for e in picks)),
+        "trending_html": SafeString(_SEPARATOR.join(e.html for e in trending)),
+        "picks_text": "\n\n".join(f"{n}. {e.text}" for n, e in enumerate(picks, start=1)),
+        "trending_text": "\n\n".join(f"* {e.text}" for e in trending),
         "count": len(picks),
         "weekly": weekly,
         "day_label": _day_label(digest.day),
