@@ -239,7 +239,7 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         _connection_check(backend)
         backend.open()
     except Exception as error:
-        backend.close()
+        _close_quietly(backend)
         return _fail(delivery, errors.classify_open_error(error), now)
     Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(handed_at=timezone.now())
     try:
