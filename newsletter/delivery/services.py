@@ -48,6 +48,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
@@ -226,6 +227,8 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         return _finish(delivery, State.SUPPRESSED, last_error=reason)
     try:
         message = delivery_message_build(delivery=delivery)
+    except SoftTimeLimitExceeded:
+        raise  # nothing left: the sweep queues the row again
     except DeliverySkipped as skipped:
         return _finish(delivery, State.SKIPPED, last_error=str(skipped)[:2000])
     except Exception as error:  # a template or data bug: nothing can be sent, retrying won't help
@@ -236,11 +239,14 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         _connection_check(backend)
         backend.open()
     except Exception as error:
-        backend.close()
+        _close_quietly(backend)
         return _fail(delivery, errors.classify_open_error(error), now)
     Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(handed_at=timezone.now())
     try:
         sent = backend.send_messages([message])
+    except SoftTimeLimitExceeded as error:
+        _fail(delivery, errors.UncertainError(f"task time limit reached mid-send: {error!r}"), now)
+        raise
     except Exception as error:
         classified = errors.classify_send_error(error)
         if not isinstance(classified, errors.PermanentError):
@@ -303,6 +309,11 @@ def deliveries_send(*, delivery_ids: list[int]) -> Counter:
             delivery = Delivery.objects.select_related("subscriber").get(pk=delivery_id)
             try:
                 counts[_send_claimed(delivery, backend)] += 1
+            except SoftTimeLimitExceeded:
+                # Out of time: stop here; the rest stays queued for the next task or the sweep.
+                logger.warning("delivery batch stopped at its time limit (at %s)", delivery_id)
+                counts["stopped"] += 1
+                break
             except Exception:
                 # A bug or a lost database between claim and finish: the sweep resolves the
                 # row (queued again if it never reached the provider, else uncertain).

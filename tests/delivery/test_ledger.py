@@ -277,3 +277,17 @@ def test_the_send_task_schedules_a_retry_that_is_due_soon(settings, subscriber, 
         <= countdown
         <= settings.DELIVERY_RETRY_BASE_SECONDS + 2
     )
+
+
+@pytest.mark.django_db
+def test_a_task_time_limit_mid_send_is_uncertain_and_stops_the_batch(settings, make_subscriber):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    settings.EMAIL_BACKEND = "tests.delivery.backends.RaisingBackend"
+    RaisingBackend.error = SoftTimeLimitExceeded()
+    first, second = (enqueue_welcome(make_subscriber(f"t{i}@example.com")) for i in range(2))
+    assert services.deliveries_send(delivery_ids=[first.pk, second.pk]) == {"stopped": 1}
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == State.UNCERTAIN and "time limit" in first.last_error
+    assert second.state == State.QUEUED  # untouched: the next task or the sweep sends it
