@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.db.models import Max
@@ -241,30 +241,55 @@ def digests_enqueue(*, digests: Sequence[Digest]) -> list[int]:
     return ids
 
 
-def _subscribers_due(day: date, email: str | None) -> list[int]:
+WEEK = timedelta(days=6)  # a weekly digest covers its day and the six before
+
+
+def _subscribers_due(day: date, email: str | None) -> tuple[list[int], list[int], int]:
+    """(daily readers, weekly readers whose weekday ``day`` is, how many others are not due)."""
     subscribers = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
     if email is not None:
         subscribers = subscribers.filter(email=email)
-    return list(subscribers.order_by("pk").values_list("pk", flat=True))
+    daily, weekly, not_due = [], [], 0
+    for pk, frequency, weekday in subscribers.order_by("pk").values_list(
+        "pk", "frequency", "weekday"
+    ):
+        if frequency == Subscriber.Frequency.WEEKLY:
+            if weekday == day.weekday():
+                weekly.append(pk)
+            else:
+                not_due += 1
+        else:
+            daily.append(pk)
+    return daily, weekly, not_due
+
+
+def _build_due(day: date, daily: list[int], weekly: list[int]) -> list[Digest]:
+    digests = digests_build(day=day, subscriber_ids=daily)
+    if weekly:
+        digests += digests_build(day=day, subscriber_ids=weekly, since=day - WEEK)
+    return digests
 
 
 def digests_send_day(*, day: date, email: str | None = None, dry_run: bool = False) -> Counter:
     """Build and send ``day``'s digests for every active subscriber (or the one at ``email``), in
-    this process, through the same services as the tasks. Returns counts per state.
+    this process, through the same services as the tasks. Weekly readers get the week's digest
+    on their weekday, and nothing on the other days. Returns counts per state.
 
     Safe to run again: built digests are kept and a sent delivery is never sent twice. A dry
     run builds and counts without storing or sending anything.
     """
-    ids = _subscribers_due(day, email)
-    counts: Counter = Counter(subscribers=len(ids))
+    daily, weekly, not_due = _subscribers_due(day, email)
+    counts: Counter = Counter(subscribers=len(daily) + len(weekly))
+    if not_due:
+        counts["weekly, not today"] = not_due
     if dry_run:
         with transaction.atomic():
-            digests = digests_build(day=day, subscriber_ids=ids)
+            digests = _build_due(day, daily, weekly)
             counts["would send"] = sum(1 for d in digests if digest_wanted(d))
             counts["quiet"] = sum(1 for d in digests if not digest_wanted(d))
             transaction.set_rollback(True)
         return counts
-    digests = digests_build(day=day, subscriber_ids=ids)
+    digests = _build_due(day, daily, weekly)
     counts["quiet"] = sum(1 for d in digests if not digest_wanted(d))
     delivery_ids = digests_enqueue(digests=digests)
     states = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "state"))
@@ -282,7 +307,8 @@ def digests_send_day(*, day: date, email: str | None = None, dry_run: bool = Fal
 def digest_send_now(*, subscriber: Subscriber, day: date | None = None) -> str:
     """Staff: build (if needed) and send ``subscriber``'s digest of ``day`` (today) right now."""
     day = day or timezone.localdate()
-    [digest] = digests_build(day=day, subscriber_ids=[subscriber.pk])
+    since = day - WEEK if subscriber.frequency == Subscriber.Frequency.WEEKLY else None
+    [digest] = digests_build(day=day, subscriber_ids=[subscriber.pk], since=since)
     if not digest_wanted(digest):
         return "quiet"
     [delivery_id] = digests_enqueue(digests=[digest])

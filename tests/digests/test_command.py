@@ -35,6 +35,17 @@ def test_running_the_day_twice_sends_each_digest_once(papers, reader):
     assert Delivery.objects.count() == 2 and Digest.objects.count() == 3
 
 
+def test_a_weekly_reader_gets_the_week_on_their_weekday_only(papers, reader):
+    reader(frequency="weekly", weekday=1)  # Tuesday: DAY2
+    assert "weekly, not today: 1" in _run("--date", "2026-02-02")
+    assert not mail.outbox
+    assert "sent: 1" in _run("--date", "2026-02-03")
+    [message] = mail.outbox
+    assert "Your week, Wed 28 Jan to Tue 3 Feb" in message.body
+    assert "Learning Dexterous Robot Manipulation" in message.body  # listed on Monday
+    assert Digest.objects.get().since.isoformat() == "2026-01-28"
+
+
 def test_one_reader_by_address(papers, reader):
     reader("ada@example.com")
     reader("grace@example.com")
