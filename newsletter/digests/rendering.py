@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from html import escape
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
@@ -35,8 +36,7 @@ _MARK = '<mark style="background-color:#fff1a8;color:#1b1f24;padding:0 1px;">'
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One paper of a digest: the values tests and the preheader read, and its two renderings
     (``html``: escaped and marked up here, once; ``text``: for the plain-text part)."""
 
@@ -168,7 +168,7 @@ class _Parts:
     summary_html: str
     head_html: str  # meta line
     links_html: str  # PDF / code / project
-    links_text: list[str]
+    links_text: str
 
 
 _parts_cache: dict[tuple, _Parts] = {}
@@ -208,7 +208,7 @@ def _parts_make(paper: Paper) -> _Parts:
         links_html="".join(
             f'<a href="{escape(target)}">{name}</a> &middot;\n' for name, target in extra
         ),
-        links_text=[f"   {name}: {target}" for name, target in extra],
+        links_text="".join(f"\n   {name}: {target}" for name, target in extra),
     )
 
 
@@ -226,38 +226,27 @@ def _entry(item: DigestItem, links: _Links) -> Entry:
             summary_html = highlight(parts.summary, spans)
     labels = list(dict.fromkeys(label for r in reasons if (label := _label(r))))[:4]
     more, less = links(paper.pk, "more"), links(paper.pk, "less")
+    labels_html = (
+        '<div style="margin:0 0 6px;">' + "".join(map(_label_html, labels)) + "</div>\n"
+        if labels
+        else ""
+    )
     # Line breaks between elements keep every line far below the 998-character limit.
-    html = [
+    html = (
         '\n<div style="font-size:18px;line-height:1.35;font-weight:700;margin:0 0 4px;">'
         f'<a href="{parts.url_html}" style="color:#0b5cad;text-decoration:none;">'
-        f"{title_html}</a></div>",
-        parts.head_html,
-        f'<div style="margin:8px 0 6px;">{summary_html}</div>',
-    ]
-    if labels:
-        html.append('<div style="margin:0 0 6px;">')
-        html += [_label_html(label) for label in labels]
-        html.append("</div>")
-    html.append(
+        f"{title_html}</a></div>\n{parts.head_html}\n"
+        f'<div style="margin:8px 0 6px;">{summary_html}</div>\n{labels_html}'
         f'<div style="font-size:13px;">{parts.links_html}'
         f'<a href="{links.html(more)}">More like this</a> &middot;\n'
         f'<a href="{links.html(less)}">Less like this</a></div>\n'
     )
-    text = [paper.title, f"   {parts.meta}", f"   {parts.url}", "", f"   {parts.summary}"]
-    if labels:
-        text.append(f"   Why: {', '.join(labels)}")
-    text += parts.links_text
-    text += [f"   More like this: {more}", f"   Less like this: {less}"]
-    return Entry(
-        url=parts.url,
-        title=paper.title,
-        summary=parts.summary,
-        labels=labels,
-        more_url=more,
-        less_url=less,
-        html=SafeString("\n".join(html)),
-        text="\n".join(text),
+    why = f"\n   Why: {', '.join(labels)}" if labels else ""
+    text = (
+        f"{paper.title}\n   {parts.meta}\n   {parts.url}\n\n   {parts.summary}{why}"
+        f"{parts.links_text}\n   More like this: {more}\n   Less like this: {less}"
     )
+    return Entry(parts.url, paper.title, parts.summary, labels, more, less, SafeString(html), text)
 
 
 @lru_cache(maxsize=4096)
