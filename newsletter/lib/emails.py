@@ -45,7 +45,7 @@ def lines_fold(html: str, *, width: int = MAX_LINE) -> str:
 
     A line with no space to break at is cut before a ``<``; the output renders the same.
     """
-    if all(len(line) <= width for line in html.splitlines()):
+    if max(map(len, html.splitlines()), default=0) <= width:  # the usual case, checked fast
         return html
     return "\n".join(_line_fold(line, width) for line in html.split("\n"))
 
