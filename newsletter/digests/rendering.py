@@ -377,8 +377,17 @@ def digest_message_build(delivery: Delivery) -> EmailMessage:
 
 
 def _digest_of(delivery: Delivery) -> Digest:
+    """The digest a delivery carries: by id (``digests_enqueue``), else by its key's day."""
+    digests = Digest.objects.filter(subscriber_id=delivery.subscriber_id)
     digest_id = (delivery.payload or {}).get("digest_id")
-    digest = Digest.objects.filter(pk=digest_id, subscriber_id=delivery.subscriber_id).first()
+    if digest_id is not None:
+        digest = digests.filter(pk=digest_id).first()
+    else:
+        try:
+            day = date.fromisoformat(delivery.key.rpartition(":")[2])
+        except ValueError:
+            raise DeliverySkipped(f"no digest day in the key {delivery.key[:80]!r}") from None
+        digest = digests.filter(day=day).first()
     if digest is None:
         raise DeliverySkipped("the digest no longer exists")
     return digest

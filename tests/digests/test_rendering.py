@@ -180,3 +180,21 @@ def test_the_digest_builder_sends_through_the_ledger_once(digest):
     assert len(sent()) == 1
     assert Delivery.objects.get(pk=ids[0]).state == Delivery.State.SENT
     assert mail.outbox[0].to == ["reader@example.com"]
+
+
+def test_a_digest_delivery_recorded_by_key_alone_finds_its_digest(digest):
+    from newsletter.delivery.services import delivery_enqueue
+
+    subscriber = digest.subscriber
+    delivery_enqueue(
+        kind="digest", key=f"{subscriber.pk}:2026-02-02", subscriber=subscriber,
+        to_email=subscriber.email, nudge=False,
+    )  # fmt: skip
+    assert [m.subject for m in sent()] == [digest_message(digest).subject]
+
+
+def test_a_digest_delivery_whose_digest_is_gone_is_skipped(digest):
+    [delivery_id] = digests_enqueue(digests=[digest])
+    digest.delete()
+    assert not sent()
+    assert Delivery.objects.get(pk=delivery_id).state == Delivery.State.SKIPPED
