@@ -33,14 +33,10 @@ def topics_with_counts() -> QuerySet[Topic]:
 
 
 def address_is_suppressed(*, address: str) -> bool:
+    """True when the suppression list holds ``address`` (under the keyed or the legacy hash)."""
     return SuppressedAddress.objects.filter(
         address_hash__in=address_hash_variants(address)
     ).exists()
-
-
-def subscriber_by_email(*, address: str) -> Subscriber | None:
-    """``address`` must be normalised (see ``addresses.address_normalise``)."""
-    return Subscriber.objects.filter(email=address).first()
 
 
 def subscribers_deliverable() -> QuerySet[Subscriber]:
