@@ -33,6 +33,7 @@ def topics_with_counts() -> QuerySet[Topic]:
 
 
 def address_is_suppressed(*, address: str) -> bool:
+    """True when the suppression list holds ``address`` (under the keyed or the legacy hash)."""
     return SuppressedAddress.objects.filter(
         address_hash__in=address_hash_variants(address)
     ).exists()

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from subscriptions.addresses import address_hash, address_hash_legacy, address_hash_variants
+from subscriptions.addresses import address_hash, address_hash_variants
 from subscriptions.models import (
     ConsentRecord,
     Interest,
@@ -320,9 +320,7 @@ def subscriber_block_lift(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
 
 def address_block_lift(*, email: str = "", address_hashes: Iterable[str] = ()) -> int:
     """Let forms mail a bounced or complained address again (it stays suppressed for imports)."""
-    hashes = [*address_hashes]
-    if email:
-        hashes += [address_hash(email), address_hash_legacy(email)]
+    hashes = [*address_hashes, *(address_hash_variants(email) if email else [])]
     return SuppressedAddress.objects.filter(
         address_hash__in=hashes, reason__in=_BLOCKING_REASONS
     ).update(reason=SuppressedAddress.Reason.STAFF)
