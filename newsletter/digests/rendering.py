@@ -351,7 +351,7 @@ def digest_context(digest: Digest, *, items: list[DigestItem] | None = None) -> 
         "weekly": weekly,
         "day_label": _day_label(digest.day),
         "since_label": _day_label(digest.since) if weekly else "",
-        "top_title": picks[0].title if picks else "",
+        "top_title": _shorten(picks[0].title, 100) if picks else "",
         "preheader": _preheader(picks),
         "email": subscriber.email,
         "preferences_url": preferences_url,
@@ -363,12 +363,19 @@ def digest_context(digest: Digest, *, items: list[DigestItem] | None = None) -> 
     }
 
 
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    return (head[: head.rfind(" ")] if " " in head else head).rstrip(",;:") + "\u2026"
+
+
 def _preheader(picks: list[Entry]) -> str:
     if not picks:
         return "Nothing above your threshold today. Your next digest comes with the next papers."
     more = f" and {len(picks) - 1} more" if len(picks) > 1 else ""
     why = f" ({picks[0].labels[0]})" if picks[0].labels else ""
-    return f"{picks[0].title[:110]}{why}{more}."
+    return f"{_shorten(picks[0].title, 110)}{why}{more}."
 
 
 def digest_message(

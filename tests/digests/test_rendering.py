@@ -220,3 +220,14 @@ def test_the_feedback_links_are_the_ones_matching_makes(digest):
         url = feedback_url(subscriber=digest.subscriber, paper_id=paper.pk, direction=direction)
         signed = re.compile(r":[0-9A-Za-z]+:[\w-]{43}")  # signed a second apart, maybe
         assert signed.sub("", url) in signed.sub("", message.body)
+
+
+def test_a_very_long_top_title_is_shortened_in_the_subject_at_a_word(digest):
+    paper = digest.items.get(section="pick", rank=1).paper
+    Paper.objects.filter(pk=paper.pk).update(title="Deep " * 60 + "Learning")
+    digest.refresh_from_db()
+    subject = digest_message(digest).subject
+    assert subject.startswith("2 papers for you, Mon 2 Feb: Deep Deep") and subject.endswith(
+        "\u2026"
+    )
+    assert len(subject) < 140
