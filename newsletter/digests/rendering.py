@@ -176,7 +176,22 @@ _parts_cache: dict[tuple, _Parts] = {}
 
 
 def _parts(paper: Paper) -> _Parts:
-    key = (paper.pk, paper.updated_at, paper.title, paper.abstract, paper.ai_summary, paper.upvotes)
+    # Everything the parts show (an edit in the admin need not touch ``updated_at``).
+    key = (
+        paper.pk,
+        paper.title,
+        paper.abstract,
+        paper.ai_summary,
+        paper.upvotes,
+        paper.published,
+        tuple(paper.authors or ()),
+        paper.author_count,
+        paper.hf_url,
+        paper.abs_url,
+        paper.pdf_url,
+        paper.code_url,
+        paper.project_url,
+    )
     parts = _parts_cache.get(key)
     if parts is None:
         if len(_parts_cache) > 20_000:  # a day has a few hundred papers; keep memory flat

@@ -231,3 +231,11 @@ def test_a_very_long_top_title_is_shortened_in_the_subject_at_a_word(digest):
         "\u2026"
     )
     assert len(subject) < 140
+
+
+def test_a_paper_edited_since_shows_as_it_is_now(digest):
+    before = digest_message(digest).body
+    paper = digest.items.get(section="pick", rank=1).paper
+    Paper.objects.filter(pk=paper.pk).update(code_url="https://example.org/new-code")
+    assert "https://example.org/new-code" not in before
+    assert "Code: https://example.org/new-code" in digest_message(digest).body
