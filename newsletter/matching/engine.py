@@ -132,6 +132,16 @@ class Day:
     tf: list[dict[str, float]]  # title-weighted term frequencies
     lengths: np.ndarray
     authors: dict[str, set[int]]  # author key -> paper rows
+    _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
+
+    def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Stem positions in the title and abstract of a paper (built on first use)."""
+        if row not in self._index:
+            self._index[row] = (
+                text.positions(self.title_tokens[row]),
+                text.positions(self.abstract_tokens[row]),
+            )
+        return self._index[row]
 
 
 def day_prepare(papers: list[PaperDoc], vectors: np.ndarray | None) -> Day:
@@ -252,11 +262,7 @@ def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
     for key, rows in phrases.items():
         needed = text.phrase_terms(key)
         for col, counts in enumerate(day.tf):
-            if all(t in counts for t in needed) and (
-                len(key) <= 2
-                or text.phrase_spans(key, day.title_tokens[col])
-                or text.phrase_spans(key, day.abstract_tokens[col])
-            ):
+            if all(t in counts for t in needed) and (len(key) <= 2 or _spans(day, col, key)):
                 mask[rows, col] = True
     return mask
 
@@ -367,8 +373,14 @@ def day_scores(
 
 
 def _spans(day: Day, row: int, key: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
-    found = [("title", s, e) for s, e in text.phrase_spans(key, day.title_tokens[row])]
-    found += [("abstract", s, e) for s, e in text.phrase_spans(key, day.abstract_tokens[row])]
+    title_index, abstract_index = day.index(row)
+    if key and key[0] not in title_index and key[0] not in abstract_index:
+        return ()
+    found = [("title", s, e) for s, e in text.phrase_spans(key, day.title_tokens[row], title_index)]
+    found += [
+        ("abstract", s, e)
+        for s, e in text.phrase_spans(key, day.abstract_tokens[row], abstract_index)
+    ]
     return tuple(found)
 
 
@@ -448,6 +460,7 @@ def picks_from_scores(
     limit: int | None = None,
     threshold: bool = True,
     params: Params = DEFAULT_PARAMS,
+    with_reasons: bool = True,
 ) -> dict[int, list[Pick]]:
     """Each profile's picks, with their reasons, in rank order."""
     rows = top_picks(profiles=profiles, scores=scores, limit=limit, threshold=threshold)
@@ -464,7 +477,9 @@ def picks_from_scores(
                     profile=profile,
                     cosine=None if scores.cosine is None else float(scores.cosine[row, col]),
                     params=params,
-                ),
+                )
+                if with_reasons
+                else (),
             )
             for col in cols.tolist()
         ]
@@ -472,9 +487,15 @@ def picks_from_scores(
 
 
 def rank(
+    *, papers: list[PaperDoc], paper_vectors: np.ndarray | None, **options
+) -> dict[int, list[Pick]]:
+    """Every profile's picks among ``papers`` (see ``rank_day``)."""
+    return rank_day(day=day_prepare(papers, paper_vectors), **options)
+
+
+def rank_day(
     *,
-    papers: list[PaperDoc],
-    paper_vectors: np.ndarray | None,
+    day: Day,
     profiles: list[Profile],
     profile_vectors: np.ndarray | None,
     df: Mapping[str, int],
@@ -484,9 +505,9 @@ def rank(
     threshold: bool = True,
     params: Params = DEFAULT_PARAMS,
     chunk: int = CHUNK,
+    with_reasons: bool = True,
 ) -> dict[int, list[Pick]]:
-    """Every profile's picks among ``papers``, in chunks of profiles so memory stays flat."""
-    day = day_prepare(papers, paper_vectors)
+    """Every profile's picks among the day's papers, in chunks of profiles so memory stays flat."""
     result: dict[int, list[Pick]] = {}
     for start in range(0, len(profiles), chunk):
         part = profiles[start : start + chunk]
@@ -508,6 +529,7 @@ def rank(
                 limit=limit,
                 threshold=threshold,
                 params=params,
+                with_reasons=with_reasons,
             )
         )
     return result

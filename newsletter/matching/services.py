@@ -432,6 +432,7 @@ def rankings_for_day(
     already_sent: Mapping[int, set[str]] | None = None,
     limit: int | None = None,
     threshold: bool = True,
+    with_reasons: bool = True,
 ) -> dict[int, list[engine.Pick]]:
     """What each subscriber should get from ``day``'s listings (see the module docstring)."""
     ids = list(dict.fromkeys(subscriber_ids))
@@ -440,17 +441,16 @@ def rankings_for_day(
     if not papers or not ids:
         return result
     stored = paper_vectors_ensure(paper_ids=[p.id for p in papers])
-    encoder = _encoder()
     paper_vectors = None
-    if encoder is not None and all(stored.get(p.id) is not None for p in papers):
+    if _encoder() is not None and all(stored.get(p.id) is not None for p in papers):
         paper_vectors = np.stack([stored[p.id] for p in papers])
+    prepared = engine.day_prepare(papers, paper_vectors)
     df, n_docs = document_frequencies()
     for chunk in _chunks(ids):
         chunk_profiles, vectors = profiles_for(subscriber_ids=chunk)
         result.update(
-            engine.rank(
-                papers=papers,
-                paper_vectors=paper_vectors,
+            engine.rank_day(
+                day=prepared,
                 profiles=chunk_profiles,
                 profile_vectors=vectors if paper_vectors is not None else None,
                 df=df,
@@ -458,6 +458,7 @@ def rankings_for_day(
                 already_sent=already_sent or {},
                 limit=limit,
                 threshold=threshold,
+                with_reasons=with_reasons,
             )
         )
     return result
