@@ -135,6 +135,7 @@ class Day:
     lengths: np.ndarray
     authors: dict[str, set[int]]  # author key -> paper rows
     _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
+    reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
 
     def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Stem positions in the title and abstract of a paper (built on first use)."""
@@ -390,21 +391,20 @@ def _spans(day: Day, row: int, key: tuple[str, ...]) -> tuple[tuple[str, int, in
     return tuple(found)
 
 
-def reasons_for(
-    *, day: Day, row: int, profile: Profile, cosine: float | None, params: Params = DEFAULT_PARAMS
-) -> tuple[Reason, ...]:
-    """Human-readable reasons a paper suits a profile, with spans of what matched."""
-    reasons: list[Reason] = []
-    paper = day.papers[row]
-    followed = {text.author_key(a): a for a in profile.authors}
-    for name in paper.authors:
-        if text.author_key(name) in followed:
-            reasons.append(Reason("author", name, f"by {name}, whom you follow"))
-    for keyword in profile.keywords:
+def _keyword_reason(day: Day, row: int, keyword: str) -> Reason | None:
+    # The same keyword in the same paper reads the same for every subscriber: computed once a day.
+    cache_key = ("k", row, keyword)
+    if cache_key not in day.reasons:
         spans = _spans(day, row, text.phrase_key(keyword))
-        if spans:
-            reasons.append(Reason("keyword", keyword, f"mentions “{keyword}”", spans))
-    for topic in profile.topics:
+        day.reasons[cache_key] = (
+            Reason("keyword", keyword, f"mentions “{keyword}”", spans) if spans else None
+        )
+    return day.reasons[cache_key]
+
+
+def _topic_reason(day: Day, row: int, topic: TopicRef) -> Reason | None:
+    cache_key = ("t", row, topic)
+    if cache_key not in day.reasons:
         spans: tuple[tuple[str, int, int], ...] = ()
         matched = []
         for phrase in topic.phrases:
@@ -412,10 +412,33 @@ def reasons_for(
             if found:
                 matched.append(phrase)
                 spans += found
-        if matched:
-            reasons.append(
-                Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", spans)
-            )
+        day.reasons[cache_key] = (
+            Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", spans)
+            if matched
+            else None
+        )
+    return day.reasons[cache_key]
+
+
+def reasons_for(
+    *, day: Day, row: int, profile: Profile, cosine: float | None, params: Params = DEFAULT_PARAMS
+) -> tuple[Reason, ...]:
+    """Human-readable reasons a paper suits a profile, with spans of what matched."""
+    reasons: list[Reason] = []
+    paper = day.papers[row]
+    if profile.authors:
+        followed = {text.author_key(a) for a in profile.authors}
+        for name in paper.authors:
+            if text.author_key(name) in followed:
+                reasons.append(Reason("author", name, f"by {name}, whom you follow"))
+    for keyword in profile.keywords:
+        reason = _keyword_reason(day, row, keyword)
+        if reason is not None:
+            reasons.append(reason)
+    for topic in profile.topics:
+        reason = _topic_reason(day, row, topic)
+        if reason is not None:
+            reasons.append(reason)
     if day.vectors is not None:
         best: tuple[float, LikedPaper] | None = None
         for liked in profile.liked:
@@ -479,25 +502,29 @@ def picks_from_scores(
     ids = [p.id for p in day.papers]
     arxiv_ids = [p.arxiv_id for p in day.papers]
     result: dict[int, list[Pick]] = {}
-    for row, (profile, cols, count) in enumerate(
-        zip(profiles, top.tolist(), counts.tolist(), strict=True)
-    ):
-        picks = []
-        for i in range(count):
-            col = cols[i]
-            reasons = (
+    rows = zip(profiles, top.tolist(), counts.tolist(), values, strict=True)
+    for row, (profile, cols, count, scored) in enumerate(rows):
+        if not with_reasons:
+            result[profile.subscriber_id] = [
+                Pick(ids[c], arxiv_ids[c], v, ())
+                for c, v in zip(cols[:count], scored, strict=False)
+            ]
+            continue
+        result[profile.subscriber_id] = [
+            Pick(
+                ids[c],
+                arxiv_ids[c],
+                v,
                 reasons_for(
                     day=day,
-                    row=col,
+                    row=c,
                     profile=profile,
                     cosine=None if cosines is None else cosines[row][i],
                     params=params,
-                )
-                if with_reasons
-                else ()
+                ),
             )
-            picks.append(Pick(ids[col], arxiv_ids[col], values[row][i], reasons))
-        result[profile.subscriber_id] = picks
+            for i, (c, v) in enumerate(zip(cols[:count], scored, strict=False))
+        ]
     return result
 
 
