@@ -40,7 +40,6 @@ class Encoder:
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
             str(model_dir / model_file), options, providers=["CPUExecutionProvider"]
