@@ -9,7 +9,6 @@ at 256, mean pooling over the attention mask, L2 normalisation.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
