@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from newsletter.matching import text
 
@@ -136,6 +135,9 @@ class Day:
     authors: dict[str, set[int]]  # author key -> paper rows
     _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
     reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
+    columns: dict[str, int] | None = None  # the day's terms (see _day_tables)
+    bm25: np.ndarray | None = None
+    title: np.ndarray | None = None
 
     def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Stem positions in the title and abstract of a paper (built on first use)."""
@@ -216,42 +218,63 @@ def query_terms(profile: Profile) -> dict[str, float]:
     return dict(_query(profile.keywords, profile.topics))
 
 
-def _bm25_matrix(day: Day, vocab: dict[str, int], df: Mapping[str, int], n_docs: int):
-    """(papers x vocabulary) BM25 weights of the day's papers, restricted to the query terms."""
-    avg = float(day.lengths.mean()) if len(day.lengths) else 1.0
-    rows, cols, vals = [], [], []
+def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
+    """The day's terms as columns: BM25 weights and title presence, (terms x papers), built once.
+
+    Only the day's own terms get a column; a query term found in no paper of the day adds nothing.
+    """
+    if day.columns is not None:
+        return
+    columns: dict[str, int] = {}
+    for counts in day.tf:
+        for term in counts:
+            columns.setdefault(term, len(columns))
+    bm25 = np.zeros((len(columns) + 1, len(day.papers)), dtype=np.float32)  # last row: no term
+    title = np.zeros_like(bm25)
+    avg = max(float(day.lengths.mean()) if len(day.lengths) else 1.0, 1.0)
     for row, counts in enumerate(day.tf):
-        norm = K1 * (1 - B + B * day.lengths[row] / max(avg, 1.0))
+        norm = K1 * (1 - B + B * day.lengths[row] / avg)
         for term, count in counts.items():
-            col = vocab.get(term)
-            if col is not None:
-                rows.append(row)
-                cols.append(col)
-                vals.append(idf(df, n_docs, term) * count * (K1 + 1) / (count + norm))
-    return sparse.csr_matrix(
-        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(day.papers), len(vocab))
-    )
+            bm25[columns[term], row] = idf(df, n_docs, term) * count * (K1 + 1) / (count + norm)
+        for term in text.text_terms(day.title_tokens[row]):
+            title[columns[term], row] = 1.0
+    day.columns, day.bm25, day.title = columns, bm25, title
 
 
-def _query_matrix(queries: list[tuple[tuple[str, float], ...]], vocab: dict[str, int]):
+def _rows_times(
+    indptr: np.ndarray, cols: np.ndarray, vals: np.ndarray, table: np.ndarray, block: int = 2000
+) -> np.ndarray:
+    """(queries x papers): each sparse query row (indptr/cols/vals) times the (terms x papers)
+    table, in blocks of rows so the gathered rows stay small. numpy only, no scipy."""
+    n = len(indptr) - 1
+    out = np.zeros((n, table.shape[1]), dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        first, last = indptr[start], indptr[stop]
+        if first == last:
+            continue
+        gathered = table[cols[first:last]] * vals[first:last, None]
+        nonempty = np.diff(indptr[start : stop + 1]) > 0
+        starts = indptr[start:stop][nonempty] - first
+        out[start:stop][nonempty] = np.add.reduceat(gathered, starts, axis=0)
+    return out
+
+
+def _query_arrays(
+    queries: list[tuple[tuple[str, float], ...]], columns: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The queries as CSR arrays over the day's columns (absent terms point at the empty last
+    row of the tables), and each query's total weight."""
     indptr = np.zeros(len(queries) + 1, dtype=np.int64)
     np.cumsum([len(q) for q in queries], out=indptr[1:])
-    cols = np.fromiter((vocab[t] for q in queries for t, _ in q), dtype=np.int64, count=indptr[-1])
-    vals = np.fromiter((w for q in queries for _, w in q), dtype=np.float32, count=indptr[-1])
-    return sparse.csr_matrix((vals, cols, indptr), shape=(len(queries), len(vocab)))
-
-
-def _title_presence(day: Day, vocab: dict[str, int]):
-    rows, cols = [], []
-    for row, tokens in enumerate(day.title_tokens):
-        for term in set(text.text_terms(tokens)):
-            col = vocab.get(term)
-            if col is not None:
-                rows.append(row)
-                cols.append(col)
-    return sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(day.papers), len(vocab))
+    missing = len(columns)
+    cols = np.fromiter(
+        (columns.get(t, missing) for q in queries for t, _ in q), dtype=np.int64, count=indptr[-1]
     )
+    vals = np.fromiter((w for q in queries for _, w in q), dtype=np.float32, count=indptr[-1])
+    totals = np.add.reduceat(vals, indptr[:-1]) if len(vals) else np.zeros(len(queries))
+    totals = np.where(np.diff(indptr) > 0, totals, 0.0).astype(np.float32)
+    return indptr, cols, vals, totals
 
 
 def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
@@ -333,16 +356,12 @@ def day_scores(
 ) -> Scores:
     """Scores of one chunk of profiles against every paper of the day (vectorised)."""
     n_s, n_p = len(profiles), len(day.papers)
-    queries = [_query(p.keywords, p.topics) for p in profiles]
-    vocab: dict[str, int] = {}
-    for query in dict.fromkeys(queries):
-        for term, _ in query:
-            vocab.setdefault(term, len(vocab))
-    q = _query_matrix(queries, vocab)
-    lexical = np.asarray((q @ _bm25_matrix(day, vocab, df, n_docs).T).todense(), dtype=np.float32)
-    q_total = np.asarray(q.sum(axis=1), dtype=np.float32).reshape(-1, 1)
-    title_hits = np.asarray((q @ _title_presence(day, vocab).T).todense(), dtype=np.float32)
-    title_share = title_hits / np.maximum(q_total, 1e-9)
+    _day_tables(day, df, n_docs)
+    indptr, cols, vals, totals = _query_arrays(
+        [_query(p.keywords, p.topics) for p in profiles], day.columns
+    )
+    lexical = _rows_times(indptr, cols, vals, day.bm25)
+    title_share = _rows_times(indptr, cols, vals, day.title) / np.maximum(totals, 1e-9)[:, None]
 
     cosine = None
     if day.vectors is not None and profile_vectors is not None and n_p:

@@ -183,3 +183,18 @@ def test_phrases_match_across_plurals_hyphens_and_acronyms():
     labels = {r.label: r.spans for r in picks[0].reasons}
     assert labels["LLM"] == (("title", 21, 25),)
     assert ("abstract", 9, 25) in labels["chain-of-thought"]
+
+
+def test_lexical_scores_are_the_sum_over_the_query_terms_even_with_empty_queries():
+    """The numpy-only sparse product gives what a dense product gives, rows without terms too."""
+    rng = np.random.default_rng(3)
+    table = rng.random((6, 4), dtype=np.float32)
+    dense = np.zeros((5, 6), dtype=np.float32)
+    dense[0, [1, 4]] = [0.5, 1.0]
+    dense[2, 3] = 2.0
+    dense[4, [0, 1, 5]] = [1.0, 1.0, 0.25]
+    indptr = np.array([0, 2, 2, 3, 3, 6])
+    cols = np.array([1, 4, 3, 0, 1, 5])
+    vals = dense[dense > 0]
+    got = engine._rows_times(indptr, cols, vals, table, block=2)
+    assert np.allclose(got, dense @ table)
