@@ -198,3 +198,19 @@ def test_lexical_scores_are_the_sum_over_the_query_terms_even_with_empty_queries
     vals = dense[dense > 0]
     got = engine._rows_times(indptr, cols, vals, table, block=2)
     assert np.allclose(got, dense @ table)
+
+
+def test_upvotes_break_ties_but_never_bring_in_an_off_topic_paper(day):
+    papers, vectors, df, n_docs = day
+    twin = engine.PaperDoc(
+        id=99, arxiv_id="2602.99999", title=papers[5].title, abstract=papers[5].abstract, upvotes=40
+    )
+    loud = [
+        *[p if p.id != 3 else engine.PaperDoc(**{**p.__dict__, "upvotes": 10_000}) for p in papers],
+        twin,
+    ]
+    reader = engine.Profile(1, keywords=("object detection",))
+    picks = rank((loud, np.vstack([vectors, vectors[5:6]]), df, n_docs), reader)[1]
+    order = [p.paper_id for p in picks]
+    assert order.index(99) < order.index(5)  # the same paper, more upvotes: first
+    assert 3 not in order  # lattice signatures, however popular
