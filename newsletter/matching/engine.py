@@ -136,8 +136,8 @@ class Day:
     _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
     reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
     columns: dict[str, int] | None = None  # the day's terms (see _day_tables)
-    bm25: np.ndarray | None = None
-    title: np.ndarray | None = None
+    bm25: Postings | None = None
+    title: Postings | None = None
 
     def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Stem positions in the title and abstract of a paper (built on first use)."""
@@ -218,63 +218,103 @@ def query_terms(profile: Profile) -> dict[str, float]:
     return dict(_query(profile.keywords, profile.topics))
 
 
-def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
-    """The day's terms as columns: BM25 weights and title presence, (terms x papers), built once.
+@dataclass
+class Postings:
+    """A (terms x papers) sparse table as posting lists: term t's papers and weights are
+    ``papers[start[t]:start[t + 1]]`` and ``weights[...]``."""
 
-    Only the day's own terms get a column; a query term found in no paper of the day adds nothing.
-    """
+    start: np.ndarray
+    papers: np.ndarray
+    weights: np.ndarray
+
+
+def _postings(entries: list[dict[int, float]], n_terms: int) -> Postings:
+    """Posting lists from each paper's {term column: weight}."""
+    cols = np.fromiter((c for e in entries for c in e), dtype=np.int64)
+    weights = np.fromiter((w for e in entries for w in e.values()), dtype=np.float32)
+    papers = np.repeat(np.arange(len(entries)), [len(e) for e in entries])
+    order = np.argsort(cols, kind="stable")
+    start = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n_terms), out=start[1:])
+    return Postings(start, papers[order], weights[order])
+
+
+def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
+    """The day's terms as columns, with BM25 weights and title presence as posting lists, built
+    once a day. Only the day's own terms count: a query term no paper has adds nothing."""
     if day.columns is not None:
         return
     columns: dict[str, int] = {}
     for counts in day.tf:
         for term in counts:
             columns.setdefault(term, len(columns))
-    bm25 = np.zeros((len(columns) + 1, len(day.papers)), dtype=np.float32)  # last row: no term
-    title = np.zeros_like(bm25)
     avg = max(float(day.lengths.mean()) if len(day.lengths) else 1.0, 1.0)
+    bm25, title = [], []
     for row, counts in enumerate(day.tf):
         norm = K1 * (1 - B + B * day.lengths[row] / avg)
-        for term, count in counts.items():
-            bm25[columns[term], row] = idf(df, n_docs, term) * count * (K1 + 1) / (count + norm)
-        for term in text.text_terms(day.title_tokens[row]):
-            title[columns[term], row] = 1.0
-    day.columns, day.bm25, day.title = columns, bm25, title
+        bm25.append(
+            {columns[t]: idf(df, n_docs, t) * c * (K1 + 1) / (c + norm) for t, c in counts.items()}
+        )
+        title.append({columns[t]: 1.0 for t in text.text_terms(day.title_tokens[row])})
+    day.columns = columns
+    day.bm25 = _postings(bm25, len(columns))
+    day.title = _postings(title, len(columns))
 
 
 def _rows_times(
-    indptr: np.ndarray, cols: np.ndarray, vals: np.ndarray, table: np.ndarray, block: int = 2000
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    table: Postings,
+    n_papers: int,
+    budget: int = 2_000_000,
 ) -> np.ndarray:
-    """(queries x papers): each sparse query row (indptr/cols/vals) times the (terms x papers)
-    table, in blocks of rows so the gathered rows stay small. numpy only, no scipy."""
+    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table,
+    expanding each query term into its postings and summing with one bincount per block of rows
+    (at most ``budget`` postings at a time). numpy only, no scipy."""
     n = len(indptr) - 1
-    out = np.zeros((n, table.shape[1]), dtype=np.float32)
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        first, last = indptr[start], indptr[stop]
-        if first == last:
-            continue
-        gathered = table[cols[first:last]] * vals[first:last, None]
-        nonempty = np.diff(indptr[start : stop + 1]) > 0
-        starts = indptr[start:stop][nonempty] - first
-        out[start:stop][nonempty] = np.add.reduceat(gathered, starts, axis=0)
+    out = np.zeros((n, n_papers), dtype=np.float32)
+    if not len(cols) or not n_papers:
+        return out
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    counts = table.start[cols + 1] - table.start[cols]
+    per_row = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, weights=counts, minlength=n).astype(np.int64), out=per_row[1:])
+    begin = 0
+    while begin < n:
+        end = int(np.searchsorted(per_row, per_row[begin] + budget, side="right")) - 1
+        end = min(n, max(end, begin + 1))
+        first, last = indptr[begin], indptr[end]
+        c = counts[first:last]
+        total = int(c.sum())
+        if total:
+            heads = table.start[cols[first:last]]
+            offsets = np.repeat(heads - (np.cumsum(c) - c), c) + np.arange(total)
+            flat = (np.repeat(rows[first:last] - begin, c)) * n_papers + table.papers[offsets]
+            weights = table.weights[offsets] * np.repeat(vals[first:last], c)
+            block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
+            out[begin:end] = block.reshape(end - begin, n_papers)
+        begin = end
     return out
 
 
 def _query_arrays(
     queries: list[tuple[tuple[str, float], ...]], columns: dict[str, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The queries as CSR arrays over the day's columns (absent terms point at the empty last
-    row of the tables), and each query's total weight."""
-    indptr = np.zeros(len(queries) + 1, dtype=np.int64)
-    np.cumsum([len(q) for q in queries], out=indptr[1:])
-    missing = len(columns)
+    """The queries as CSR arrays over the day's columns, without the terms no paper of the day
+    has (most bigrams), and each query's total weight (all its terms)."""
+    lengths = np.fromiter((len(q) for q in queries), dtype=np.int64, count=len(queries))
+    total = int(lengths.sum())
     cols = np.fromiter(
-        (columns.get(t, missing) for q in queries for t, _ in q), dtype=np.int64, count=indptr[-1]
+        (columns.get(t, -1) for q in queries for t, _ in q), dtype=np.int64, count=total
     )
-    vals = np.fromiter((w for q in queries for _, w in q), dtype=np.float32, count=indptr[-1])
-    totals = np.add.reduceat(vals, indptr[:-1]) if len(vals) else np.zeros(len(queries))
-    totals = np.where(np.diff(indptr) > 0, totals, 0.0).astype(np.float32)
-    return indptr, cols, vals, totals
+    vals = np.fromiter((w for q in queries for _, w in q), dtype=np.float32, count=total)
+    rows = np.repeat(np.arange(len(queries)), lengths)
+    totals = np.bincount(rows, weights=vals, minlength=len(queries)).astype(np.float32)
+    keep = cols >= 0
+    indptr = np.zeros(len(queries) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=len(queries)), out=indptr[1:])
+    return indptr, cols[keep], vals[keep], totals
 
 
 def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
@@ -360,8 +400,9 @@ def day_scores(
     indptr, cols, vals, totals = _query_arrays(
         [_query(p.keywords, p.topics) for p in profiles], day.columns
     )
-    lexical = _rows_times(indptr, cols, vals, day.bm25)
-    title_share = _rows_times(indptr, cols, vals, day.title) / np.maximum(totals, 1e-9)[:, None]
+    lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
+    title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
+    title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
 
     cosine = None
     if day.vectors is not None and profile_vectors is not None and n_p:

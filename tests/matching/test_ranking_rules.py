@@ -188,7 +188,8 @@ def test_phrases_match_across_plurals_hyphens_and_acronyms():
 def test_lexical_scores_are_the_sum_over_the_query_terms_even_with_empty_queries():
     """The numpy-only sparse product gives what a dense product gives, rows without terms too."""
     rng = np.random.default_rng(3)
-    table = rng.random((6, 4), dtype=np.float32)
+    table = rng.random((6, 4)).astype(np.float32) * (rng.random((6, 4)) > 0.4)
+    entries = [{t: float(table[t, p]) for t in range(6) if table[t, p]} for p in range(4)]
     dense = np.zeros((5, 6), dtype=np.float32)
     dense[0, [1, 4]] = [0.5, 1.0]
     dense[2, 3] = 2.0
@@ -196,7 +197,8 @@ def test_lexical_scores_are_the_sum_over_the_query_terms_even_with_empty_queries
     indptr = np.array([0, 2, 2, 3, 3, 6])
     cols = np.array([1, 4, 3, 0, 1, 5])
     vals = dense[dense > 0]
-    got = engine._rows_times(indptr, cols, vals, table, block=2)
+    postings = engine._postings(entries, 6)
+    got = engine._rows_times(indptr, cols, vals, postings, 4, budget=2)
     assert np.allclose(got, dense @ table)
 
 
