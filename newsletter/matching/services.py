@@ -22,6 +22,7 @@ nothing else, so calling it twice gives the same lists.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -459,6 +460,33 @@ def rankings_for_day(
     with_reasons: bool = True,
 ) -> dict[int, list[engine.Pick]]:
     """What each subscriber should get from ``day``'s listings (see the module docstring)."""
+    # Hundreds of thousands of small objects and no cycles: the cyclic collector would rescan
+    # them all again and again as they accumulate (quadratic time on a big day).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _rankings(
+            day=day,
+            subscriber_ids=subscriber_ids,
+            already_sent=already_sent,
+            limit=limit,
+            threshold=threshold,
+            with_reasons=with_reasons,
+        )
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _rankings(
+    *,
+    day: date,
+    subscriber_ids: Iterable[int],
+    already_sent: Mapping[int, set[str]] | None,
+    limit: int | None,
+    threshold: bool,
+    with_reasons: bool,
+) -> dict[int, list[engine.Pick]]:
     ids = list(dict.fromkeys(subscriber_ids))
     result: dict[int, list[engine.Pick]] = {pk: [] for pk in ids}
     papers = papers_for_day(day=day)
