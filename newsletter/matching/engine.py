@@ -136,6 +136,7 @@ class Day:
     _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
     reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
     columns: dict[str, int] | None = None  # the day's terms (see _day_tables)
+    phrase_papers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
     bm25: Postings | None = None
     title: Postings | None = None
 
@@ -317,6 +318,18 @@ def _query_arrays(
     return indptr, cols[keep], vals[keep], totals
 
 
+def _phrase_papers(day: Day, key: tuple[str, ...]) -> list[int]:
+    """The day's papers whose title or abstract holds the phrase (cached for the day)."""
+    if key not in day.phrase_papers:
+        needed = text.phrase_terms(key)
+        day.phrase_papers[key] = [
+            col
+            for col, counts in enumerate(day.tf)
+            if all(t in counts for t in needed) and (len(key) <= 2 or _spans(day, col, key))
+        ]
+    return day.phrase_papers[key]
+
+
 def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
     """(profiles x papers) True where an excluded term appears in the title or abstract."""
     mask = np.zeros((len(profiles), len(day.papers)), dtype=bool)
@@ -328,12 +341,10 @@ def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
                 phrases[key].append(row)
     if not phrases:
         return mask
-    # A phrase is present when all its terms are (then checked exactly, on those papers only).
     for key, rows in phrases.items():
-        needed = text.phrase_terms(key)
-        for col, counts in enumerate(day.tf):
-            if all(t in counts for t in needed) and (len(key) <= 2 or _spans(day, col, key)):
-                mask[rows, col] = True
+        cols = _phrase_papers(day, key)
+        if cols:
+            mask[np.ix_(rows, cols)] = True
     return mask
 
 
