@@ -137,6 +137,7 @@ class Day:
     reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
     columns: dict[str, int] | None = None  # the day's terms (see _day_tables)
     phrase_papers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    term_map: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     bm25: Postings | None = None
     title: Postings | None = None
 
@@ -299,22 +300,55 @@ def _rows_times(
     return out
 
 
+# Every term any query has used in this process gets a number, so a query is compiled once into
+# arrays and a day maps them to its columns with one array lookup.
+_term_ids: dict[str, int] = {}
+_terms: list[str] = []
+
+
+def _term_id(term: str) -> int:
+    if term not in _term_ids:
+        _term_ids[term] = len(_terms)
+        _terms.append(term)
+    return _term_ids[term]
+
+
+@lru_cache(maxsize=200_000)
+def _query_compiled(
+    keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    pairs = _query(keywords, topics)
+    ids = np.array([_term_id(t) for t, _ in pairs], dtype=np.int64)
+    weights = np.array([w for _, w in pairs], dtype=np.float32)
+    return ids, weights, float(weights.sum())
+
+
+def _day_term_map(day: Day) -> np.ndarray:
+    """Column of each known term id among the day's terms, or -1."""
+    known = len(day.term_map)
+    if known < len(_terms):
+        extra = np.array([day.columns.get(t, -1) for t in _terms[known:]], dtype=np.int64)
+        day.term_map = np.concatenate([day.term_map, extra])
+    return day.term_map
+
+
 def _query_arrays(
-    queries: list[tuple[tuple[str, float], ...]], columns: dict[str, int]
+    day: Day, profiles: list[Profile]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The queries as CSR arrays over the day's columns, without the terms no paper of the day
-    has (most bigrams), and each query's total weight (all its terms)."""
-    lengths = np.fromiter((len(q) for q in queries), dtype=np.int64, count=len(queries))
-    total = int(lengths.sum())
-    cols = np.fromiter(
-        (columns.get(t, -1) for q in queries for t, _ in q), dtype=np.int64, count=total
-    )
-    vals = np.fromiter((w for q in queries for _, w in q), dtype=np.float32, count=total)
-    rows = np.repeat(np.arange(len(queries)), lengths)
-    totals = np.bincount(rows, weights=vals, minlength=len(queries)).astype(np.float32)
+    """The profiles' queries as CSR arrays over the day's columns, without the terms no paper of
+    the day has (most bigrams), and each query's total weight (all its terms)."""
+    compiled = [_query_compiled(p.keywords, p.topics) for p in profiles]
+    lengths = np.array([len(c[0]) for c in compiled], dtype=np.int64)
+    totals = np.array([c[2] for c in compiled], dtype=np.float32)
+    if not lengths.sum():
+        return np.zeros(len(profiles) + 1, dtype=np.int64), lengths[:0], totals[:0], totals
+    ids = np.concatenate([c[0] for c in compiled])
+    vals = np.concatenate([c[1] for c in compiled])
+    cols = _day_term_map(day)[ids]
+    rows = np.repeat(np.arange(len(profiles)), lengths)
     keep = cols >= 0
-    indptr = np.zeros(len(queries) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[keep], minlength=len(queries)), out=indptr[1:])
+    indptr = np.zeros(len(profiles) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=len(profiles)), out=indptr[1:])
     return indptr, cols[keep], vals[keep], totals
 
 
@@ -408,9 +442,7 @@ def day_scores(
     """Scores of one chunk of profiles against every paper of the day (vectorised)."""
     n_s, n_p = len(profiles), len(day.papers)
     _day_tables(day, df, n_docs)
-    indptr, cols, vals, totals = _query_arrays(
-        [_query(p.keywords, p.topics) for p in profiles], day.columns
-    )
+    indptr, cols, vals, totals = _query_arrays(day, profiles)
     lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
     title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
     title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
