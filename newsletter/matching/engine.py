@@ -206,6 +206,7 @@ def _phrase_weights(phrase: str, weight: float) -> tuple[tuple[str, float], ...]
 def _query(
     keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
 ) -> tuple[tuple[str, float], ...]:
+    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
     weights: dict[str, float] = {}
     sources = [(k, 1.0) for k in keywords] + [(p, TOPIC_WEIGHT) for t in topics for p in t.phrases]
     for phrase, weight in sources:
@@ -213,11 +214,6 @@ def _query(
             if w > weights.get(term, 0.0):
                 weights[term] = w
     return tuple(weights.items())
-
-
-def query_terms(profile: Profile) -> dict[str, float]:
-    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
-    return dict(_query(profile.keywords, profile.topics))
 
 
 @dataclass
@@ -532,7 +528,7 @@ def reasons_for(
     if profile.authors:
         followed = {text.author_key(a) for a in profile.authors}
         for name in paper.authors:
-            if text.author_key(name) in followed:
+            if text.author_key(name) in followed or text.author_short_key(name) in followed:
                 reasons.append(Reason("author", name, f"by {name}, whom you follow"))
     for keyword in profile.keywords:
         reason = _keyword_reason(day, row, keyword)

@@ -96,6 +96,13 @@ def test_a_followed_author_always_comes_through(day):
     assert picks[0].reasons[0].label == "Ada Lovelace"
 
 
+def test_a_followed_author_written_with_an_initial_is_found_and_named(day):
+    reader = engine.Profile(1, keywords=("robot manipulation",), authors=("A. Lovelace",))
+    picks = rank(day, reader)[1]
+    assert picks[0].paper_id == 4
+    assert (picks[0].reasons[0].kind, picks[0].reasons[0].label) == ("author", "Ada Lovelace")
+
+
 def test_a_quiet_day_gives_nothing(day):
     """Nothing on the day is about what this reader reads: the email would be empty."""
     reader = engine.Profile(1, keywords=("protein folding", "drug discovery", "molecular dynamics"))
