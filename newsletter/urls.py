@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("anymail/", include("newsletter.delivery.urls")),
     path("", include("subscriptions.urls")),
+    path("", include("newsletter.matching.urls")),
 ]
