@@ -18,6 +18,7 @@ comes again, a followed author always qualifies.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -66,8 +67,9 @@ class PaperDoc:
     upvotes: int | None = None
 
 
-@dataclass(frozen=True)
-class TopicRef:
+class TopicRef(NamedTuple):
+    """A chosen topic (a named tuple: it keys caches a million times a day, and hashes in C)."""
+
     name: str
     phrases: tuple[str, ...]
 
@@ -140,6 +142,8 @@ class Day:
     term_map: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     bm25: Postings | None = None
     title: Postings | None = None
+    stem_rows: dict[str, set[int]] | None = None  # stem -> papers holding it (see _hits)
+    hits: dict[tuple, dict[int, Reason]] = field(default_factory=dict)  # see _hits
 
     def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Stem positions in the title and abstract of a paper (built on first use)."""
@@ -519,26 +523,78 @@ def _topic_reason(day: Day, row: int, topic: TopicRef) -> Reason | None:
     return day.reasons[cache_key]
 
 
-def reasons_for(
-    *, day: Day, row: int, profile: Profile, cosine: float | None, params: Params = DEFAULT_PARAMS
-) -> tuple[Reason, ...]:
-    """Human-readable reasons a paper suits a profile, with spans of what matched."""
-    reasons: list[Reason] = []
-    paper = day.papers[row]
+def _candidate_rows(day: Day, key: tuple[str, ...]) -> set[int]:
+    """The papers holding every stem of ``key`` in their title or abstract: the only ones a
+    phrase can have spans in."""
+    if day.stem_rows is None:
+        stem_rows: dict[str, set[int]] = defaultdict(set)
+        for row in range(len(day.papers)):
+            title_index, abstract_index = day.index(row)
+            for stem in itertools.chain(title_index, abstract_index):
+                stem_rows[stem].add(row)
+        day.stem_rows = dict(stem_rows)
+    if not key:
+        return set()
+    return set.intersection(*(day.stem_rows.get(stem, set()) for stem in key))
+
+
+def _hits(day: Day, kind: str, item: str | TopicRef) -> dict[int, Reason]:
+    """The day's papers a keyword (``kind`` "k") or topic ("t") has a reason in, with that reason:
+    found once a day, so a subscriber's reasons are a lookup per keyword, not per pick."""
+    cache_key = (kind, item)
+    found = day.hits.get(cache_key)
+    if found is None:
+        if kind == "k":
+            rows = _candidate_rows(day, text.phrase_key(item))
+            reasons = {row: _keyword_reason(day, row, item) for row in sorted(rows)}
+        else:
+            rows = set().union(*(_candidate_rows(day, text.phrase_key(p)) for p in item.phrases))
+            reasons = {row: _topic_reason(day, row, item) for row in sorted(rows)}
+        found = day.hits[cache_key] = {row: r for row, r in reasons.items() if r is not None}
+    return found
+
+
+def _matched_reasons(day: Day, profile: Profile, rows: list[int]) -> dict[int, list[Reason]]:
+    """Each of ``rows``' author, keyword and topic reasons for ``profile``, in that order."""
+    found: dict[int, list[Reason]] = {row: [] for row in rows}
+    wanted = found.keys()
     if profile.authors:
-        followed = {text.author_key(a) for a in profile.authors}
-        for name in paper.authors:
-            if text.author_key(name) in followed or text.author_short_key(name) in followed:
-                reasons.append(Reason("author", name, f"by {name}, whom you follow"))
-    for keyword in profile.keywords:
-        reason = _keyword_reason(day, row, keyword)
-        if reason is not None:
-            reasons.append(reason)
-    for topic in profile.topics:
-        reason = _topic_reason(day, row, topic)
-        if reason is not None:
-            reasons.append(reason)
-    if day.vectors is not None:
+        for row in rows:
+            found[row].extend(_author_reasons(day, row, profile))
+    for kind, items in (("k", profile.keywords), ("t", profile.topics)):
+        for item in items:
+            hits = _hits(day, kind, item)
+            if hits:
+                for row in wanted & hits.keys():
+                    found[row].append(hits[row])
+    return found
+
+
+def _author_reasons(day: Day, row: int, profile: Profile) -> list[Reason]:
+    followed = {text.author_key(a) for a in profile.authors}
+    return [
+        Reason("author", name, f"by {name}, whom you follow")
+        for name in day.papers[row].authors
+        if text.author_key(name) in followed or text.author_short_key(name) in followed
+    ]
+
+
+def reasons_for(
+    *,
+    day: Day,
+    row: int,
+    profile: Profile,
+    cosine: float | None,
+    params: Params = DEFAULT_PARAMS,
+    matched: list[Reason] | None = None,
+) -> tuple[Reason, ...]:
+    """Human-readable reasons a paper suits a profile, with spans of what matched.
+    ``matched``: the author, keyword and topic reasons when already found (``_matched_reasons``)."""
+    if matched is None:
+        matched = _matched_reasons(day, profile, [row])[row]
+    reasons = list(matched)
+    paper = day.papers[row]
+    if day.vectors is not None and profile.liked:
         best: tuple[float, LikedPaper] | None = None
         for liked in profile.liked:
             if liked.vector is not None and liked.arxiv_id != paper.arxiv_id:
@@ -609,6 +665,7 @@ def picks_from_scores(
                 for c, v in zip(cols[:count], scored, strict=False)
             ]
             continue
+        matched = _matched_reasons(day, profile, cols[:count])
         result[profile.subscriber_id] = [
             Pick(
                 ids[c],
@@ -620,6 +677,7 @@ def picks_from_scores(
                     profile=profile,
                     cosine=None if cosines is None else cosines[row][i],
                     params=params,
+                    matched=matched[c],
                 ),
             )
             for i, (c, v) in enumerate(zip(cols[:count], scored, strict=False))
