@@ -257,7 +257,10 @@ def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
         bm25.append(
             {columns[t]: idf(df, n_docs, t) * c * (K1 + 1) / (c + norm) for t, c in counts.items()}
         )
-        title.append({columns[t]: 1.0 for t in text.text_terms(day.title_tokens[row])})
+        in_title = {columns[t] for t in text.text_terms(day.title_tokens[row])}
+        # Laid out like the BM25 postings (0 where a term is only in the abstract), so one pass
+        # over a query's postings gives both its BM25 scores and its title hits.
+        title.append({col: 1.0 if col in in_title else 0.0 for col in bm25[-1]})
     day.columns = columns
     day.bm25 = _postings(bm25, len(columns))
     day.title = _postings(title, len(columns))
@@ -271,13 +274,27 @@ def _rows_times(
     n_papers: int,
     budget: int = 2_000_000,
 ) -> np.ndarray:
-    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table,
-    expanding each query term into its postings and summing with one bincount per block of rows
-    (at most ``budget`` postings at a time). numpy only, no scipy."""
+    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table."""
+    return _rows_times_all(indptr, cols, vals, table, [table.weights], n_papers, budget)[0]
+
+
+def _rows_times_all(
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    table: Postings,
+    weight_sets: list[np.ndarray],
+    n_papers: int,
+    budget: int = 2_000_000,
+) -> list[np.ndarray]:
+    """(queries x papers) for each of ``weight_sets`` laid out like ``table.weights``: each sparse
+    query row (indptr/cols/vals) times the sparse table, expanding each query term into its
+    postings and summing with one bincount per block of rows (at most ``budget`` postings at a
+    time). numpy only, no scipy."""
     n = len(indptr) - 1
-    out = np.zeros((n, n_papers), dtype=np.float32)
+    outs = [np.zeros((n, n_papers), dtype=np.float32) for _ in weight_sets]
     if not len(cols) or not n_papers:
-        return out
+        return outs
     rows = np.repeat(np.arange(n), np.diff(indptr))
     counts = table.start[cols + 1] - table.start[cols]
     per_row = np.zeros(n + 1, dtype=np.int64)
@@ -293,11 +310,13 @@ def _rows_times(
             heads = table.start[cols[first:last]]
             offsets = np.repeat(heads - (np.cumsum(c) - c), c) + np.arange(total)
             flat = (np.repeat(rows[first:last] - begin, c)) * n_papers + table.papers[offsets]
-            weights = table.weights[offsets] * np.repeat(vals[first:last], c)
-            block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
-            out[begin:end] = block.reshape(end - begin, n_papers)
+            scale = np.repeat(vals[first:last], c)
+            for out, table_weights in zip(outs, weight_sets, strict=True):
+                weights = table_weights[offsets] * scale
+                block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
+                out[begin:end] = block.reshape(end - begin, n_papers)
         begin = end
-    return out
+    return outs
 
 
 # Every term any query has used in this process gets a number, so a query is compiled once into
@@ -443,15 +462,16 @@ def day_scores(
     n_s, n_p = len(profiles), len(day.papers)
     _day_tables(day, df, n_docs)
     indptr, cols, vals, totals = _query_arrays(day, profiles)
-    lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
-    title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
+    lexical, title_hits = _rows_times_all(
+        indptr, cols, vals, day.bm25, [day.bm25.weights, day.title.weights], n_p
+    )
     title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
 
     cosine = None
     if day.vectors is not None and profile_vectors is not None and n_p:
-        cosine = profile_vectors.astype(np.float32) @ day.vectors.astype(np.float32).T
-        has_vector = np.abs(profile_vectors).sum(axis=1) > 0
-        cosine[~has_vector] = 0.0
+        as_float = profile_vectors.astype(np.float32)  # float16 arithmetic is slow in numpy
+        cosine = as_float @ day.vectors.astype(np.float32).T
+        cosine[~as_float.any(axis=1)] = 0.0
     lex_z = _zscore(lexical, params.z_floor)
     if cosine is not None:
         rank = params.w_sem * _zscore(cosine, params.z_floor) + params.w_lex * lex_z
