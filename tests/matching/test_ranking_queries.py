@@ -42,7 +42,5 @@ def readers_of_every_kind(papers, reader, name: str) -> list[int]:
 
 def test_ranking_more_subscribers_takes_no_more_queries(papers, reader):
     few = readers_of_every_kind(papers, reader, "few")
-    many = few + [
-        pk for n in range(5) for pk in readers_of_every_kind(papers, reader, f"many{n}")
-    ]
+    many = few + [pk for n in range(5) for pk in readers_of_every_kind(papers, reader, f"many{n}")]
     assert queries_of_ranking(many) == queries_of_ranking(few)
