@@ -29,6 +29,7 @@ from newsletter.papers.sources.base import (
     clean_text,
     iso_date,
     plausible,
+    raw_bound,
 )
 
 FORMAT = "arxiv"
@@ -40,8 +41,9 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 _ANNOUNCE_RE = re.compile(
     r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*(?:Abstract:\s*)?", re.IGNORECASE
 )
-# Old RSS titles end with "(arXiv:2101.00001v1 [cs.LG])" or "(arXiv:... [cs.LG] UPDATED)".
-_TITLE_SUFFIX_RE = re.compile(r"\s*\(arXiv:[^()]*\)\s*$")
+# Old RSS titles end with "(arXiv:2101.00001v1 [cs.LG])" or "(arXiv:... [cs.LG] UPDATED)". (No
+# leading \s*: tried at every space of a long run it would be quadratic; clean_text trims.)
+_TITLE_SUFFIX_RE = re.compile(r"\(arXiv:[^()]*\)\s*\Z")
 _DOCTYPE_RE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -165,10 +167,12 @@ def _text(element: ET.Element, path: str) -> str:
 
 
 def _title(raw: str) -> str:
+    raw = raw_bound(raw, limit=MAX_TITLE)
     return clean_text(_TITLE_SUFFIX_RE.sub("", raw), limit=MAX_TITLE)
 
 
 def _abstract(raw: str) -> str:
+    raw = raw_bound(raw, limit=MAX_ABSTRACT)
     return clean_text(_ANNOUNCE_RE.sub("", raw, count=1), limit=MAX_ABSTRACT)
 
 
