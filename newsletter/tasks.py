@@ -2,9 +2,9 @@
 
 from celery import shared_task
 
-from newsletter import services
+from newsletter import ops
 
 
 @shared_task(name="newsletter.heartbeat")
 def heartbeat(name: str = "worker") -> None:
-    services.heartbeat_record(name=name)
+    ops.heartbeat_record(name=name)

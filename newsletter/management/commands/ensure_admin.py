@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from newsletter.lib.env import env_str
-from newsletter.services import staff_account_ensure
+from newsletter.ops import staff_account_ensure
 
 
 class Command(BaseCommand):

@@ -258,14 +258,60 @@ def clean_categories(values: object) -> tuple[str, ...]:
 # --- Identifiers, titles, dates. ---
 
 _PUNCT_RE = re.compile(r"[\W_]+")
+# How listings render the same title: arXiv keeps LaTeX ("$100\times$", "\textbf{X}", "\'e"), the
+# Hugging Face page renders it ("100×", "α"), text captures drop the markup ("100times").
+_LATEX_STYLE_RE = re.compile(
+    r"\\(?:text(?:bf|it|tt|rm|sf|sc|up|normal)?|math(?:bf|it|rm|sf|tt|cal|bb|frak|scr)|emph"
+    r"|operatorname|boldsymbol|bm|mbox|hbox)(?![A-Za-z])"
+)
+_LATEX_ACCENT_RE = re.compile(r"\\(?:[`'^\"~=.]|[uvHcdbtkr](?=\{))")
+_SYMBOL_NAMES = {
+    "×": "times",
+    "·": "cdot",
+    "⋅": "cdot",
+    "±": "pm",
+    "≤": "leq",
+    "≥": "geq",
+    "≠": "neq",
+    "≈": "approx",
+    "∞": "infty",
+    "→": "rightarrow",
+    "←": "leftarrow",
+    "↔": "leftrightarrow",
+    "∈": "in",
+    "∑": "sum",
+    "∏": "prod",
+    "∫": "int",
+    "√": "sqrt",
+    "∇": "nabla",
+    "∂": "partial",
+    "ℓ": "ell",
+}
+
+
+def _symbol_name(char: str) -> str:
+    """``α`` -> "alpha", ``×`` -> "times": the word LaTeX would write for a rendered symbol."""
+    if char in _SYMBOL_NAMES:
+        return _SYMBOL_NAMES[char]
+    name = unicodedata.name(char, "")
+    if name.startswith(("GREEK SMALL LETTER ", "GREEK CAPITAL LETTER ")) and " WITH " not in name:
+        return name.rsplit(" ", 1)[-1].lower()
+    return char
 
 
 def normalize_title(title: str) -> str:
-    """The key two listings share for one paper: NFKC, case-folded, punctuation and whitespace
-    reduced to single spaces."""
-    text = unicodedata.normalize("NFKC", title).casefold()
-    key = _PUNCT_RE.sub(" ", text).strip() or _SPACE_RE.sub(" ", text).strip()
-    return key[:MAX_NORMALIZED_TITLE].rstrip()
+    """The key two listings share for one paper, however they render it: LaTeX markup and math
+    delimiters dropped, symbols and Greek letters spelled as LaTeX names them, accents removed,
+    case-folded, and punctuation and whitespace removed altogether ("100×", "$100\\times$" and
+    "100times" give one key). Titles of punctuation alone keep their characters."""
+    text = unicodedata.normalize("NFKC", title[: MAX_NORMALIZED_TITLE * 4])
+    text = _LATEX_STYLE_RE.sub("", text)
+    text = _LATEX_ACCENT_RE.sub("", text)
+    text = "".join(_symbol_name(ch) if ord(ch) > 127 else ch for ch in text)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    key = _PUNCT_RE.sub("", text) or _SPACE_RE.sub(" ", text).strip()
+    return key[:MAX_NORMALIZED_TITLE]
 
 
 def iso_date(value: object) -> date | None:

@@ -1,3 +1,5 @@
+"""Operations: the heartbeat that proves beat and a worker run, and the staff account."""
+
 import secrets
 
 from django.contrib.auth import get_user_model
