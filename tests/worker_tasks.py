@@ -4,7 +4,7 @@ import re
 
 from celery import shared_task
 
-from newsletter import services
+from newsletter import ops
 
 
 @shared_task(name="tests.runaway")
@@ -12,7 +12,7 @@ def runaway(name: str) -> None:
     """Record that it started, then backtrack exponentially in C for ever. The soft limit's
     exception is swallowed by a broad ``except``, as careless code would, so only the hard limit
     can end it."""
-    services.heartbeat_record(name=name)
+    ops.heartbeat_record(name=name)
     while True:
         try:
             re.match(r"(a+)+$", "a" * 64 + "!")
