@@ -6,8 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from subscriptions.addresses import address_hash
-from subscriptions.models import Subscriber, SuppressedAddress, Topic
+from subscriptions.models import Subscriber, Topic
 
 
 def topics_active() -> QuerySet[Topic]:
@@ -30,15 +29,6 @@ def topics_with_counts() -> QuerySet[Topic]:
         ),
         total_count=Count("subscribers"),
     )
-
-
-def address_is_suppressed(*, address: str) -> bool:
-    return SuppressedAddress.objects.filter(address_hash=address_hash(address)).exists()
-
-
-def subscriber_by_email(*, address: str) -> Subscriber | None:
-    """``address`` must be normalised (see ``addresses.address_normalise``)."""
-    return Subscriber.objects.filter(email=address).first()
 
 
 def subscribers_deliverable() -> QuerySet[Subscriber]:
