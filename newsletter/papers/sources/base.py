@@ -116,9 +116,9 @@ RAW_MIN = 4096
 # Comments and script/style elements go with their content. The close of each kind is searched
 # for once and the answer reused until it is passed, and a kind that never closes again is no
 # longer looked for, so many openers never make the text be scanned twice.
-_BLOCK_KINDS = ("!--", "script", "style")
+_BLOCK_OPENERS = {"comment": "!--", "script": r"script\b[^<>]*>", "style": r"style\b[^<>]*>"}
 _BLOCK_CLOSE_RE = {
-    "!--": re.compile(r"-->"),
+    "comment": re.compile(r"-->"),
     "script": re.compile(r"</script\s*>", re.IGNORECASE),
     "style": re.compile(r"</style\s*>", re.IGNORECASE),
 }
@@ -126,11 +126,8 @@ _BLOCK_CLOSE_RE = {
 
 @functools.cache
 def _block_open_re(kinds: frozenset[str]) -> re.Pattern[str]:
-    elements = "|".join(kind for kind in _BLOCK_KINDS[1:] if kind in kinds)
-    alternatives = (["!--"] if "!--" in kinds else []) + (
-        [rf"(?:{elements})\b[^<>]*>"] if elements else []
-    )
-    return re.compile(rf"<({'|'.join(alternatives)})", re.IGNORECASE)
+    openers = "|".join(f"(?P<{kind}>{_BLOCK_OPENERS[kind]})" for kind in sorted(kinds))
+    return re.compile(f"<(?:{openers})", re.IGNORECASE)
 
 
 # Only real HTML elements are markup. Abstracts are full of other angle brackets that must stay as
@@ -195,20 +192,25 @@ def strip_blocks(text: str) -> str:
     comment stays as written; an unclosed script or style loses only its tag (``_TAG_RE``)."""
     parts: list[str] = []
     pos = 0
-    kinds = frozenset(_BLOCK_KINDS)
-    closes: dict[str, re.Match[str] | None] = {}
-    while kinds and (match := _block_open_re(kinds).search(text, pos)):
-        opener = match.group(1)[:6].lower()
-        kind = next(kind for kind in _BLOCK_KINDS if opener.startswith(kind))
+    kinds = frozenset(_BLOCK_OPENERS)
+    opener = _block_open_re(kinds)
+    closes: dict[str, re.Match[str]] = {}
+    while match := opener.search(text, pos):
+        kind, end = match.lastgroup, match.end()
         close = closes.get(kind)
-        if close is None or close.start() < match.end():
-            close = closes[kind] = _BLOCK_CLOSE_RE[kind].search(text, match.end())
-        if close is None:
-            kinds -= {kind}  # none closes after here: look for the other kinds only
-            parts.append(text[pos : match.end()])
-        else:
-            parts += [text[pos : match.start()], " "]
-        pos = match.end() if close is None else close.end()
+        if close is None or close.start() < end:
+            close = _BLOCK_CLOSE_RE[kind].search(text, end)
+            if close is None:  # none closes after here: look for the other kinds only
+                kinds -= {kind}
+                parts.append(text[pos:end])
+                pos = end
+                if not kinds:
+                    break
+                opener = _block_open_re(kinds)
+                continue
+            closes[kind] = close
+        parts += [text[pos : match.start()], " "]
+        pos = close.end()
     parts.append(text[pos:])
     return "".join(parts)
 
