@@ -173,7 +173,7 @@ def clean_text(value: object, *, limit: int) -> str:
         return ""
     text = raw_bound(value, limit=limit)
     if "<" in text:
-        text = _TAG_RE.sub(_tag_to_space, strip_blocks(text))
+        text = _TAG_RE.sub(_tag_to_space, _strip_blocks(text))
     if "&" in text:
         text = html.unescape(_HUGE_CHARREF_RE.sub("\ufffd", text))
     text = text.translate(_BIDI)
@@ -187,7 +187,7 @@ def clean_text(value: object, *, limit: int) -> str:
     return text
 
 
-def strip_blocks(text: str) -> str:
+def _strip_blocks(text: str) -> str:
     """Comments, scripts and style sheets replaced by a space, content and all. An unclosed
     comment stays as written; an unclosed script or style loses only its tag (``_TAG_RE``)."""
     parts: list[str] = []
