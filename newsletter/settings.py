@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "anymail",
     "newsletter",
     "newsletter.papers",
+    "newsletter.matching",
     "subscriptions",
 ]
 
@@ -325,3 +326,7 @@ SUBSCRIPTIONS_RATE_PER_ADDRESS = env_int("SUBSCRIPTIONS_RATE_PER_ADDRESS", 5, mi
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use the socket's address).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 # --- End of subscriptions settings. ---
+
+# --- Matching (issue 9). ---
+# The semantic signal (the bundled all-MiniLM-L6-v2 ONNX model). Off: keywords (BM25) only.
+MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)

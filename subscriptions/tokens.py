@@ -25,6 +25,7 @@ class Purpose(StrEnum):
     PREFERENCES = "preferences"
     UNSUBSCRIBE = "unsubscribe"
     EMAIL_CHANGE = "email-change"
+    FEEDBACK = "feedback"  # "more / less like this" links in digests
 
 
 class TokenError(Exception):

@@ -1,0 +1,687 @@
+"""The ranking engine: pure functions over arrays, for every subscriber at once.
+
+Inputs are plain records (``PaperDoc``, ``Profile``), paper and profile vectors, document
+frequencies and what each subscriber was already sent; nothing here touches the database, so the
+same code ranks in the service, in ``preview_digest`` and in the benchmarks.
+
+Score of paper p for subscriber s (weights chosen on the dev split, see ``bench/quality.py``)::
+
+    rank score = w_sem * z(cosine(profile, paper)) + w_lex * z(BM25(terms, paper))
+                 + w_cat * category affinity + w_pop * popularity
+
+``z`` standardises a subscriber's scores over the day's candidates ("normalised per day"), so the
+two signals mix on one scale whatever the day holds. Whether a paper is picked at all is decided on
+absolute evidence, which a quiet day does not have: its cosine to the profile, or a keyword found
+in its title. Hard rules come last: an excluded term removes a paper, a paper already sent never
+comes again, a followed author always qualifies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from newsletter.matching import text
+
+TITLE_WEIGHT = 2.5  # a title hit counts as much as 2.5 in the abstract
+K1 = 1.2
+B = 0.75
+BIGRAM_WEIGHT = 1.0
+UNIGRAM_IN_PHRASE_WEIGHT = 0.5
+TOPIC_WEIGHT = 0.5  # a topic's curated phrases count half as much as the reader's own keywords
+CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class Params:
+    """Weights and thresholds, chosen on the dev split (``bench/quality.py --tune``)."""
+
+    w_sem: float = 0.9
+    w_lex: float = 0.1
+    w_cat: float = 2.0
+    w_pop: float = 0.02
+    z_floor: float = 0.02  # the smallest spread a day's scores are divided by
+    min_cosine: float = 0.35  # on dev, 64% of pairs above it are relevant, 13 per day
+    min_lex: float = 0.25  # ... or at least this share of the keyword's weight in the title
+    similar_cosine: float = 0.5  # "similar to <a paper you liked>"
+
+
+DEFAULT_PARAMS = Params()
+
+
+@dataclass(frozen=True)
+class PaperDoc:
+    id: int
+    arxiv_id: str | None
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    upvotes: int | None = None
+
+
+@dataclass(frozen=True)
+class TopicRef:
+    name: str
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LikedPaper:
+    arxiv_id: str
+    title: str
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class Profile:
+    """What the engine knows about one subscriber (built by ``profiles.profile_build``)."""
+
+    subscriber_id: int
+    max_papers: int = 10
+    keywords: tuple[str, ...] = ()
+    topics: tuple[TopicRef, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    liked: tuple[LikedPaper, ...] = ()
+    categories: Mapping[str, float] = field(default_factory=dict)
+
+
+class Reason(NamedTuple):
+    """Why a paper was picked. ``spans`` are (field, start, end) into the paper's title or abstract."""
+
+    kind: str  # "keyword", "topic", "similar", "author", "semantic"
+    label: str
+    text: str
+    spans: tuple[tuple[str, int, int], ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "text": self.text,
+            "spans": [{"field": f, "start": s, "end": e} for f, s, e in self.spans],
+        }
+
+
+class Pick(NamedTuple):
+    """One paper for one subscriber (a named tuple: a day makes about a million of them)."""
+
+    paper_id: int
+    arxiv_id: str | None
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+# --- Papers of the day ---------------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    """The day's candidates, tokenised once for BM25, exclusions and reasons."""
+
+    papers: list[PaperDoc]
+    vectors: np.ndarray | None  # (papers, 384) unit rows, or None without a model
+    title_tokens: list[list[text.Token]]
+    abstract_tokens: list[list[text.Token]]
+    tf: list[dict[str, float]]  # title-weighted term frequencies
+    lengths: np.ndarray
+    authors: dict[str, set[int]]  # author key -> paper rows
+    _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
+    reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
+    columns: dict[str, int] | None = None  # the day's terms (see _day_tables)
+    phrase_papers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    term_map: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    bm25: Postings | None = None
+    title: Postings | None = None
+
+    def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Stem positions in the title and abstract of a paper (built on first use)."""
+        if row not in self._index:
+            self._index[row] = (
+                text.positions(self.title_tokens[row]),
+                text.positions(self.abstract_tokens[row]),
+            )
+        return self._index[row]
+
+
+def day_prepare(papers: list[PaperDoc], vectors: np.ndarray | None) -> Day:
+    title_tokens = [text.tokenize(p.title) for p in papers]
+    abstract_tokens = [text.tokenize(p.abstract) for p in papers]
+    tf = []
+    for tt, at in zip(title_tokens, abstract_tokens, strict=True):
+        counts: dict[str, float] = defaultdict(float)
+        for term in text.text_terms(tt):
+            counts[term] += TITLE_WEIGHT
+        for term in text.text_terms(at):
+            counts[term] += 1.0
+        tf.append(counts)
+    lengths = np.array(
+        [
+            TITLE_WEIGHT * len(t) + len(a)
+            for t, a in zip(title_tokens, abstract_tokens, strict=True)
+        ],
+        dtype=np.float32,
+    )
+    authors: dict[str, set[int]] = defaultdict(set)
+    for row, paper in enumerate(papers):
+        for name in paper.authors:
+            authors[text.author_key(name)].add(row)
+            authors[text.author_short_key(name)].add(row)
+    return Day(papers, vectors, title_tokens, abstract_tokens, tf, lengths, authors)
+
+
+def paper_terms(title: str, abstract: str) -> list[str]:
+    """The distinct terms of a paper: what its document frequencies count."""
+    return sorted(
+        set(text.text_terms(text.tokenize(title)) + text.text_terms(text.tokenize(abstract)))
+    )
+
+
+def idf(df: Mapping[str, int], n_docs: int, term: str) -> float:
+    """BM25's idf with the usual +1 so common terms never score negative."""
+    n = df.get(term, 0)
+    return math.log(1 + (n_docs - n + 0.5) / (n + 0.5))
+
+
+# --- Queries -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=100_000)
+def _phrase_weights(phrase: str, weight: float) -> tuple[tuple[str, float], ...]:
+    key = text.phrase_key(phrase)
+    if len(key) <= 1:
+        return tuple((k, weight) for k in key)
+    pairs = [(term, weight * BIGRAM_WEIGHT) for term in text.phrase_terms(key)]
+    return tuple(pairs + [(stem, weight * UNIGRAM_IN_PHRASE_WEIGHT) for stem in key])
+
+
+@lru_cache(maxsize=200_000)
+def _query(
+    keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
+) -> tuple[tuple[str, float], ...]:
+    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
+    weights: dict[str, float] = {}
+    sources = [(k, 1.0) for k in keywords] + [(p, TOPIC_WEIGHT) for t in topics for p in t.phrases]
+    for phrase, weight in sources:
+        for term, w in _phrase_weights(phrase, weight):
+            if w > weights.get(term, 0.0):
+                weights[term] = w
+    return tuple(weights.items())
+
+
+@dataclass
+class Postings:
+    """A (terms x papers) sparse table as posting lists: term t's papers and weights are
+    ``papers[start[t]:start[t + 1]]`` and ``weights[...]``."""
+
+    start: np.ndarray
+    papers: np.ndarray
+    weights: np.ndarray
+
+
+def _postings(entries: list[dict[int, float]], n_terms: int) -> Postings:
+    """Posting lists from each paper's {term column: weight}."""
+    cols = np.fromiter((c for e in entries for c in e), dtype=np.int64)
+    weights = np.fromiter((w for e in entries for w in e.values()), dtype=np.float32)
+    papers = np.repeat(np.arange(len(entries)), [len(e) for e in entries])
+    order = np.argsort(cols, kind="stable")
+    start = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n_terms), out=start[1:])
+    return Postings(start, papers[order], weights[order])
+
+
+def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
+    """The day's terms as columns, with BM25 weights and title presence as posting lists, built
+    once a day. Only the day's own terms count: a query term no paper has adds nothing."""
+    if day.columns is not None:
+        return
+    columns: dict[str, int] = {}
+    for counts in day.tf:
+        for term in counts:
+            columns.setdefault(term, len(columns))
+    avg = max(float(day.lengths.mean()) if len(day.lengths) else 1.0, 1.0)
+    bm25, title = [], []
+    for row, counts in enumerate(day.tf):
+        norm = K1 * (1 - B + B * day.lengths[row] / avg)
+        bm25.append(
+            {columns[t]: idf(df, n_docs, t) * c * (K1 + 1) / (c + norm) for t, c in counts.items()}
+        )
+        title.append({columns[t]: 1.0 for t in text.text_terms(day.title_tokens[row])})
+    day.columns = columns
+    day.bm25 = _postings(bm25, len(columns))
+    day.title = _postings(title, len(columns))
+
+
+def _rows_times(
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    table: Postings,
+    n_papers: int,
+    budget: int = 2_000_000,
+) -> np.ndarray:
+    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table,
+    expanding each query term into its postings and summing with one bincount per block of rows
+    (at most ``budget`` postings at a time). numpy only, no scipy."""
+    n = len(indptr) - 1
+    out = np.zeros((n, n_papers), dtype=np.float32)
+    if not len(cols) or not n_papers:
+        return out
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    counts = table.start[cols + 1] - table.start[cols]
+    per_row = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, weights=counts, minlength=n).astype(np.int64), out=per_row[1:])
+    begin = 0
+    while begin < n:
+        end = int(np.searchsorted(per_row, per_row[begin] + budget, side="right")) - 1
+        end = min(n, max(end, begin + 1))
+        first, last = indptr[begin], indptr[end]
+        c = counts[first:last]
+        total = int(c.sum())
+        if total:
+            heads = table.start[cols[first:last]]
+            offsets = np.repeat(heads - (np.cumsum(c) - c), c) + np.arange(total)
+            flat = (np.repeat(rows[first:last] - begin, c)) * n_papers + table.papers[offsets]
+            weights = table.weights[offsets] * np.repeat(vals[first:last], c)
+            block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
+            out[begin:end] = block.reshape(end - begin, n_papers)
+        begin = end
+    return out
+
+
+# Every term any query has used in this process gets a number, so a query is compiled once into
+# arrays and a day maps them to its columns with one array lookup.
+_term_ids: dict[str, int] = {}
+_terms: list[str] = []
+
+
+def _term_id(term: str) -> int:
+    if term not in _term_ids:
+        _term_ids[term] = len(_terms)
+        _terms.append(term)
+    return _term_ids[term]
+
+
+@lru_cache(maxsize=200_000)
+def _query_compiled(
+    keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    pairs = _query(keywords, topics)
+    ids = np.array([_term_id(t) for t, _ in pairs], dtype=np.int64)
+    weights = np.array([w for _, w in pairs], dtype=np.float32)
+    return ids, weights, float(weights.sum())
+
+
+def _day_term_map(day: Day) -> np.ndarray:
+    """Column of each known term id among the day's terms, or -1."""
+    known = len(day.term_map)
+    if known < len(_terms):
+        extra = np.array([day.columns.get(t, -1) for t in _terms[known:]], dtype=np.int64)
+        day.term_map = np.concatenate([day.term_map, extra])
+    return day.term_map
+
+
+def _query_arrays(
+    day: Day, profiles: list[Profile]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The profiles' queries as CSR arrays over the day's columns, without the terms no paper of
+    the day has (most bigrams), and each query's total weight (all its terms)."""
+    compiled = [_query_compiled(p.keywords, p.topics) for p in profiles]
+    lengths = np.array([len(c[0]) for c in compiled], dtype=np.int64)
+    totals = np.array([c[2] for c in compiled], dtype=np.float32)
+    if not lengths.sum():
+        return np.zeros(len(profiles) + 1, dtype=np.int64), lengths[:0], totals[:0], totals
+    ids = np.concatenate([c[0] for c in compiled])
+    vals = np.concatenate([c[1] for c in compiled])
+    cols = _day_term_map(day)[ids]
+    rows = np.repeat(np.arange(len(profiles)), lengths)
+    keep = cols >= 0
+    indptr = np.zeros(len(profiles) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=len(profiles)), out=indptr[1:])
+    return indptr, cols[keep], vals[keep], totals
+
+
+def _phrase_papers(day: Day, key: tuple[str, ...]) -> list[int]:
+    """The day's papers whose title or abstract holds the phrase (cached for the day)."""
+    if key not in day.phrase_papers:
+        needed = text.phrase_terms(key)
+        day.phrase_papers[key] = [
+            col
+            for col, counts in enumerate(day.tf)
+            if all(t in counts for t in needed) and (len(key) <= 2 or _spans(day, col, key))
+        ]
+    return day.phrase_papers[key]
+
+
+def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
+    """(profiles x papers) True where an excluded term appears in the title or abstract."""
+    mask = np.zeros((len(profiles), len(day.papers)), dtype=bool)
+    phrases: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for row, profile in enumerate(profiles):
+        for term in profile.exclusions:
+            key = text.phrase_key(term)
+            if key:
+                phrases[key].append(row)
+    if not phrases:
+        return mask
+    for key, rows in phrases.items():
+        cols = _phrase_papers(day, key)
+        if cols:
+            mask[np.ix_(rows, cols)] = True
+    return mask
+
+
+def _zscore(scores: np.ndarray, floor: float) -> np.ndarray:
+    if scores.shape[1] == 0:
+        return scores
+    mean = scores.mean(axis=1, keepdims=True)
+    spread = np.maximum(scores.std(axis=1, keepdims=True), floor)
+    return (scores - mean) / spread
+
+
+def _category_matrix(day: Day, profiles: list[Profile]) -> np.ndarray:
+    """(profiles x papers) affinity: the profile's weight of the paper's categories, primary first."""
+    names = sorted({c for p in profiles for c in p.categories})
+    if not names:
+        return np.zeros((len(profiles), len(day.papers)), dtype=np.float32)
+    index = {c: i for i, c in enumerate(names)}
+    paper_cats = np.zeros((len(day.papers), len(names)), dtype=np.float32)
+    for row, paper in enumerate(day.papers):
+        for position, cat in enumerate(paper.categories):
+            if cat in index:
+                paper_cats[row, index[cat]] = max(
+                    paper_cats[row, index[cat]], 1.0 if position == 0 else 0.5
+                )
+    weights = np.zeros((len(profiles), len(names)), dtype=np.float32)
+    for row, profile in enumerate(profiles):
+        for cat, weight in profile.categories.items():
+            weights[row, index[cat]] = weight
+    return weights @ paper_cats.T
+
+
+def _popularity(day: Day) -> np.ndarray:
+    votes = np.array([p.upvotes or 0 for p in day.papers], dtype=np.float32)
+    top = np.log1p(votes.max()) if len(votes) and votes.max() > 0 else 1.0
+    return np.log1p(votes) / top
+
+
+@dataclass
+class Scores:
+    """Everything known about one chunk of profiles against the day's papers."""
+
+    rank: np.ndarray  # (profiles x papers) the mixed score papers are ordered by
+    cosine: np.ndarray | None
+    lexical: np.ndarray
+    title_share: np.ndarray  # share of the query's weight found in the title
+    eligible: np.ndarray  # bool: passes the threshold
+    blocked: np.ndarray  # bool: excluded or already sent
+    followed: np.ndarray  # bool: by a followed author
+
+
+def day_scores(
+    *,
+    day: Day,
+    profiles: list[Profile],
+    profile_vectors: np.ndarray | None,
+    df: Mapping[str, int],
+    n_docs: int,
+    already_sent: Mapping[int, set[str]],
+    params: Params = DEFAULT_PARAMS,
+) -> Scores:
+    """Scores of one chunk of profiles against every paper of the day (vectorised)."""
+    n_s, n_p = len(profiles), len(day.papers)
+    _day_tables(day, df, n_docs)
+    indptr, cols, vals, totals = _query_arrays(day, profiles)
+    lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
+    title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
+    title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
+
+    cosine = None
+    if day.vectors is not None and profile_vectors is not None and n_p:
+        cosine = profile_vectors.astype(np.float32) @ day.vectors.astype(np.float32).T
+        has_vector = np.abs(profile_vectors).sum(axis=1) > 0
+        cosine[~has_vector] = 0.0
+    lex_z = _zscore(lexical, params.z_floor)
+    if cosine is not None:
+        rank = params.w_sem * _zscore(cosine, params.z_floor) + params.w_lex * lex_z
+        eligible = (cosine >= params.min_cosine) | (title_share >= params.min_lex)
+    else:
+        rank = lex_z
+        eligible = title_share >= params.min_lex
+    rank = rank + params.w_cat * _category_matrix(day, profiles) + params.w_pop * _popularity(day)
+
+    blocked = _exclusion_mask(day, profiles)
+    followed = np.zeros((n_s, n_p), dtype=bool)
+    columns = {p.arxiv_id: col for col, p in enumerate(day.papers) if p.arxiv_id}
+    day_ids = set(columns)
+    for row, profile in enumerate(profiles):
+        sent = already_sent.get(profile.subscriber_id)
+        if sent:
+            for arxiv_id in day_ids & sent:
+                blocked[row, columns[arxiv_id]] = True
+        for liked in profile.liked:  # they know it already
+            if liked.arxiv_id in columns:
+                blocked[row, columns[liked.arxiv_id]] = True
+        for name in profile.authors:
+            for col in day.authors.get(text.author_key(name), ()):
+                followed[row, col] = True
+    return Scores(rank, cosine, lexical, title_share, eligible, blocked, followed)
+
+
+# --- Picks and reasons ---------------------------------------------------------------------
+
+
+def _spans(day: Day, row: int, key: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    title_index, abstract_index = day.index(row)
+    if key and key[0] not in title_index and key[0] not in abstract_index:
+        return ()
+    found = [("title", s, e) for s, e in text.phrase_spans(key, day.title_tokens[row], title_index)]
+    found += [
+        ("abstract", s, e)
+        for s, e in text.phrase_spans(key, day.abstract_tokens[row], abstract_index)
+    ]
+    return tuple(found)
+
+
+def _keyword_reason(day: Day, row: int, keyword: str) -> Reason | None:
+    # The same keyword in the same paper reads the same for every subscriber: computed once a day.
+    cache_key = ("k", row, keyword)
+    if cache_key not in day.reasons:
+        spans = _spans(day, row, text.phrase_key(keyword))
+        day.reasons[cache_key] = (
+            Reason("keyword", keyword, f"mentions “{keyword}”", spans) if spans else None
+        )
+    return day.reasons[cache_key]
+
+
+def _topic_reason(day: Day, row: int, topic: TopicRef) -> Reason | None:
+    cache_key = ("t", row, topic)
+    if cache_key not in day.reasons:
+        spans: tuple[tuple[str, int, int], ...] = ()
+        matched = []
+        for phrase in topic.phrases:
+            found = _spans(day, row, text.phrase_key(phrase))
+            if found:
+                matched.append(phrase)
+                spans += found
+        day.reasons[cache_key] = (
+            Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", spans)
+            if matched
+            else None
+        )
+    return day.reasons[cache_key]
+
+
+def reasons_for(
+    *, day: Day, row: int, profile: Profile, cosine: float | None, params: Params = DEFAULT_PARAMS
+) -> tuple[Reason, ...]:
+    """Human-readable reasons a paper suits a profile, with spans of what matched."""
+    reasons: list[Reason] = []
+    paper = day.papers[row]
+    if profile.authors:
+        followed = {text.author_key(a) for a in profile.authors}
+        for name in paper.authors:
+            if text.author_key(name) in followed or text.author_short_key(name) in followed:
+                reasons.append(Reason("author", name, f"by {name}, whom you follow"))
+    for keyword in profile.keywords:
+        reason = _keyword_reason(day, row, keyword)
+        if reason is not None:
+            reasons.append(reason)
+    for topic in profile.topics:
+        reason = _topic_reason(day, row, topic)
+        if reason is not None:
+            reasons.append(reason)
+    if day.vectors is not None:
+        best: tuple[float, LikedPaper] | None = None
+        for liked in profile.liked:
+            if liked.vector is not None and liked.arxiv_id != paper.arxiv_id:
+                sim = float(liked.vector.astype(np.float32) @ day.vectors[row].astype(np.float32))
+                if sim >= params.similar_cosine and (best is None or sim > best[0]):
+                    best = (sim, liked)
+        if best:
+            reasons.append(Reason("similar", best[1].title, f"similar to “{best[1].title}”"))
+    if not reasons and cosine is not None:
+        reasons.append(Reason("semantic", "", "close to your interests in meaning"))
+    return tuple(reasons)
+
+
+def top_picks(
+    *, profiles: list[Profile], scores: Scores, limit: int | None = None, threshold: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each profile's picked paper rows in rank order, as a (profiles x k) matrix and how many of
+    each row count: the top ``max_papers`` (or ``limit``) of what qualifies, followed authors
+    first. Vectorised over the chunk."""
+    qualifies = (scores.eligible if threshold else np.ones_like(scores.blocked)) | scores.followed
+    qualifies &= ~scores.blocked
+    n_p = qualifies.shape[1]
+    caps = np.array(
+        [limit if limit is not None else p.max_papers for p in profiles], dtype=np.int64
+    )
+    counts = np.minimum(caps, qualifies.sum(axis=1))
+    k = int(min(counts.max(initial=0), n_p))
+    if k == 0:
+        return np.zeros((len(profiles), 0), dtype=np.int64), counts
+    key = np.where(qualifies, scores.rank + 1000.0 * scores.followed, -np.inf)
+    top = (
+        np.argpartition(-key, k - 1, axis=1)[:, :k]
+        if k < n_p
+        else np.tile(np.arange(n_p), (len(profiles), 1))
+    )
+    # Equal scores keep the papers' input order: sort by column, then stably by score.
+    top = np.sort(top, axis=1)
+    order = np.argsort(-np.take_along_axis(key, top, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(top, order, axis=1), counts
+
+
+def picks_from_scores(
+    *,
+    day: Day,
+    profiles: list[Profile],
+    scores: Scores,
+    limit: int | None = None,
+    threshold: bool = True,
+    params: Params = DEFAULT_PARAMS,
+    with_reasons: bool = True,
+) -> dict[int, list[Pick]]:
+    """Each profile's picks, with their reasons, in rank order."""
+    top, counts = top_picks(profiles=profiles, scores=scores, limit=limit, threshold=threshold)
+    values = np.round(np.take_along_axis(scores.rank, top, axis=1).astype(np.float64), 4).tolist()
+    cosines = (
+        np.take_along_axis(scores.cosine, top, axis=1).tolist()
+        if scores.cosine is not None
+        else None
+    )
+    ids = [p.id for p in day.papers]
+    arxiv_ids = [p.arxiv_id for p in day.papers]
+    result: dict[int, list[Pick]] = {}
+    rows = zip(profiles, top.tolist(), counts.tolist(), values, strict=True)
+    for row, (profile, cols, count, scored) in enumerate(rows):
+        if not with_reasons:
+            result[profile.subscriber_id] = [
+                Pick(ids[c], arxiv_ids[c], v, ())
+                for c, v in zip(cols[:count], scored, strict=False)
+            ]
+            continue
+        result[profile.subscriber_id] = [
+            Pick(
+                ids[c],
+                arxiv_ids[c],
+                v,
+                reasons_for(
+                    day=day,
+                    row=c,
+                    profile=profile,
+                    cosine=None if cosines is None else cosines[row][i],
+                    params=params,
+                ),
+            )
+            for i, (c, v) in enumerate(zip(cols[:count], scored, strict=False))
+        ]
+    return result
+
+
+def rank(
+    *, papers: list[PaperDoc], paper_vectors: np.ndarray | None, **options
+) -> dict[int, list[Pick]]:
+    """Every profile's picks among ``papers`` (see ``rank_day``)."""
+    return rank_day(day=day_prepare(papers, paper_vectors), **options)
+
+
+def rank_day(
+    *,
+    day: Day,
+    profiles: list[Profile],
+    profile_vectors: np.ndarray | None,
+    df: Mapping[str, int],
+    n_docs: int,
+    already_sent: Mapping[int, set[str]] | None = None,
+    limit: int | None = None,
+    threshold: bool = True,
+    params: Params = DEFAULT_PARAMS,
+    chunk: int = CHUNK,
+    with_reasons: bool = True,
+) -> dict[int, list[Pick]]:
+    """Every profile's picks among the day's papers, in chunks of profiles so memory stays flat."""
+    result: dict[int, list[Pick]] = {}
+    for start in range(0, len(profiles), chunk):
+        part = profiles[start : start + chunk]
+        vectors = None if profile_vectors is None else profile_vectors[start : start + chunk]
+        scores = day_scores(
+            day=day,
+            profiles=part,
+            profile_vectors=vectors,
+            df=df,
+            n_docs=n_docs,
+            already_sent=already_sent or {},
+            params=params,
+        )
+        result.update(
+            picks_from_scores(
+                day=day,
+                profiles=part,
+                scores=scores,
+                limit=limit,
+                threshold=threshold,
+                params=params,
+                with_reasons=with_reasons,
+            )
+        )
+    return result
+
+
+def document_frequencies(term_lists: Iterable[Iterable[str]]) -> tuple[dict[str, int], int]:
+    """Document frequencies and the number of documents, from each paper's distinct terms."""
+    df: dict[str, int] = defaultdict(int)
+    n = 0
+    for terms in term_lists:
+        n += 1
+        for term in terms:
+            df[term] += 1
+    return dict(df), n

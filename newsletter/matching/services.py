@@ -1,0 +1,542 @@
+"""Matching services: stored paper vectors, subscriber profiles, votes, and the day's rankings.
+
+The interface the digest builds on::
+
+    rankings_for_day(*, day: date, subscriber_ids: Iterable[int],
+                     already_sent: Mapping[int, set[str]] | None = None,
+                     limit: int | None = None, threshold: bool = True,
+                     with_reasons: bool = True)
+        -> dict[int, list[engine.Pick]]
+
+For each subscriber id (every id given gets a key; an unknown id or a day without listings gives
+an empty list), the papers listed on ``day`` that subscriber should get, best first, at most their
+``max_papers`` (or ``limit``); ``threshold=False`` ranks every paper of the day. Call it with
+batches of ids (it works in chunks of 10,000 either way). ``already_sent`` maps a
+subscriber id to the arXiv ids already mailed to them: those never come again. A ``Pick`` (a named
+tuple) has ``paper_id``, ``arxiv_id``, ``score`` and ``reasons``; each ``Reason`` (a named tuple) has ``kind`` ("author",
+"keyword", "topic", "similar", "semantic"), ``label`` (the keyword, topic, liked paper's title or
+author), ``text`` (a short human sentence) and ``spans``: ``(field, start, end)`` character
+ranges into the paper's ``title`` or ``abstract`` to highlight. ``reason.as_dict()`` gives JSON.
+``feedback_url(subscriber=..., paper_id=..., direction="more"|"less")`` is the signed link for
+"more like this" / "less like this". Ranking computes any missing paper vectors and rebuilds only
+the profiles whose preferences, topics, liked papers or votes changed; it sends and records
+nothing else, so calling it twice gives the same lists.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from newsletter.lib.arxiv import arxiv_id_normalize
+from newsletter.matching import engine, profiles
+from newsletter.matching.encoder import (
+    MODEL_DIR,
+    PAPER_BATCH_SIZE,
+    Encoder,
+    encoder_get,
+    paper_text,
+)
+from newsletter.matching.models import (
+    PaperVector,
+    SubscriberProfile,
+    Vote,
+    vector_pack,
+    vector_unpack,
+)
+from newsletter.papers.models import ListingEntry, Paper
+from subscriptions.models import Interest, Subscriber, Topic
+from subscriptions.tokens import Purpose, token_make
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 10_000
+CATEGORY_CORPUS = 5_000  # the most recent stored papers a profile's categories are read from
+
+
+def _encoder() -> Encoder | None:
+    return encoder_get() if settings.MATCHING_SEMANTIC else None
+
+
+def _model_tag(encoder: Encoder | None) -> str:
+    if encoder is None:
+        return ""
+    return json.loads((MODEL_DIR / "manifest.json").read_text())["model_sha256"][:16]
+
+
+def _among(field: str, ids: list[int]) -> Q:
+    """A filter for rows whose ``field`` is one of ``ids``. Dense id lists (a batch of the daily
+    run) become a range, which databases answer faster than 10,000 parameters; callers keep only
+    the ids they asked for."""
+    if ids and max(ids) - min(ids) < 2 * len(ids):
+        return Q(**{f"{field}__range": (min(ids), max(ids))})
+    return Q(**{f"{field}__in": ids})
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- Paper vectors -------------------------------------------------------------------------
+
+
+def _text_hash(title: str, abstract: str) -> str:
+    return hashlib.sha256(paper_text(title, abstract).encode()).hexdigest()
+
+
+def paper_vectors_compute(*, paper_ids: Iterable[int]) -> int:
+    """Store the vector and terms of each paper whose text (or the model) changed since last
+    time; returns how many were computed. A paper listed again is not computed again."""
+    ids = sorted(set(paper_ids))
+    encoder = _encoder()
+    tag = _model_tag(encoder)
+    computed = 0
+    for chunk in _chunks(ids, 1000):
+        known = dict(
+            PaperVector.objects.filter(paper_id__in=chunk).values_list("paper_id", "text_hash")
+        )
+        tags = dict(PaperVector.objects.filter(paper_id__in=chunk).values_list("paper_id", "model"))
+        todo = []
+        for pk, title, abstract in Paper.objects.filter(pk__in=chunk).values_list(
+            "pk", "title", "abstract"
+        ):
+            digest = _text_hash(title, abstract)
+            if known.get(pk) != digest or tags.get(pk) != tag:
+                todo.append((pk, title, abstract, digest))
+        if not todo:
+            continue
+        vectors = (
+            encoder.encode([paper_text(t, a) for _, t, a, _ in todo], batch_size=PAPER_BATCH_SIZE)
+            if encoder is not None
+            else [None] * len(todo)
+        )
+        now = timezone.now()
+        rows = [
+            PaperVector(
+                paper_id=pk,
+                text_hash=digest,
+                model=tag,
+                vector=vector_pack(vector),
+                terms=engine.paper_terms(title, abstract),
+                computed_at=now,
+            )
+            for (pk, title, abstract, digest), vector in zip(todo, vectors, strict=True)
+        ]
+        PaperVector.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["paper"],
+            update_fields=["text_hash", "model", "vector", "terms", "computed_at"],
+        )
+        computed += len(rows)
+    return computed
+
+
+def _stale_paper_ids(paper_ids: list[int], tag: str) -> list[int]:
+    """Papers with no vector yet, or one made from another text or model."""
+    current = {
+        pk: (digest, model)
+        for pk, digest, model in PaperVector.objects.filter(paper_id__in=paper_ids).values_list(
+            "paper_id", "text_hash", "model"
+        )
+    }
+    stale = []
+    for pk, title, abstract in Paper.objects.filter(pk__in=paper_ids).values_list(
+        "pk", "title", "abstract"
+    ):
+        if current.get(pk) != (_text_hash(title, abstract), tag):
+            stale.append(pk)
+    return stale
+
+
+def paper_vectors_ensure(*, paper_ids: list[int]) -> dict[int, np.ndarray | None]:
+    """Each paper's stored vector, computing the missing or stale ones first."""
+    tag = _model_tag(_encoder())
+    stale = _stale_paper_ids(paper_ids, tag)
+    if stale:
+        paper_vectors_compute(paper_ids=stale)
+    return {
+        pk: vector_unpack(data)
+        for pk, data in PaperVector.objects.filter(paper_id__in=paper_ids).values_list(
+            "paper_id", "vector"
+        )
+    }
+
+
+_df_cache: dict[str, object] = {}
+
+
+def document_frequencies() -> tuple[dict[str, int], int]:
+    """Document frequencies over every stored paper (cached until a vector is added or changed)."""
+    key = tuple(PaperVector.objects.aggregate(n=Count("pk"), last=Max("computed_at")).values())
+    if _df_cache.get("key") != key:
+        terms = PaperVector.objects.values_list("terms", flat=True).iterator(chunk_size=2000)
+        _df_cache["value"] = engine.document_frequencies(terms)
+        _df_cache["key"] = key
+    return _df_cache["value"]
+
+
+# --- Subscriber profiles -------------------------------------------------------------------
+
+
+@dataclass
+class _Preferences:
+    subscriber_id: int
+    max_papers: int
+    keywords: list[str] = field(default_factory=list)
+    exclusions: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    liked: list[str] = field(default_factory=list)
+    topic_ids: list[int] = field(default_factory=list)
+    votes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _preferences(subscriber_ids: list[int]) -> dict[int, _Preferences]:
+    prefs = {
+        pk: _Preferences(pk, max_papers)
+        for pk, max_papers in Subscriber.objects.filter(_among("pk", subscriber_ids)).values_list(
+            "pk", "max_papers"
+        )
+    }
+    wanted = set(subscriber_ids)
+    prefs = {pk: p for pk, p in prefs.items() if pk in wanted}
+    kinds = {
+        Interest.Kind.KEYWORD: "keywords",
+        Interest.Kind.EXCLUDE: "exclusions",
+        Interest.Kind.AUTHOR: "authors",
+        Interest.Kind.PAPER: "liked",
+    }
+    interests = (
+        Interest.objects.filter(_among("subscriber__pk", subscriber_ids))
+        .order_by("subscriber_id", "kind", "position", "pk")
+        .values_list("subscriber_id", "kind", "value")
+    )
+    for pk, kind, value in interests:
+        if pk not in prefs:
+            continue
+        if kind == Interest.Kind.PAPER:
+            value = arxiv_id_normalize(value)
+        if value and kind in kinds:
+            getattr(prefs[pk], kinds[kind]).append(value)
+    through = Subscriber.topics.through.objects.filter(_among("subscriber__pk", subscriber_ids))
+    for pk, topic_id in through.order_by("subscriber_id", "topic_id").values_list(
+        "subscriber_id", "topic_id"
+    ):
+        if pk in prefs:
+            prefs[pk].topic_ids.append(topic_id)
+    votes = Vote.objects.filter(_among("subscriber__pk", subscriber_ids))
+    for pk, paper_id, direction in votes.order_by("subscriber_id", "paper_id").values_list(
+        "subscriber_id", "paper_id", "direction"
+    ):
+        if pk in prefs:
+            prefs[pk].votes.append((paper_id, direction))
+    return prefs
+
+
+@dataclass
+class _Topics:
+    refs: dict[int, engine.TopicRef]
+    texts: dict[int, str]
+
+
+def _topics() -> _Topics:
+    refs, texts = {}, {}
+    for topic in Topic.objects.all():
+        phrases = tuple(p for p in topic.phrases or [] if isinstance(p, str))
+        refs[topic.pk] = engine.TopicRef(topic.name, phrases)
+        texts[topic.pk] = profiles.topic_text(topic.name, topic.description, phrases)
+    return _Topics(refs, texts)
+
+
+# Keyword and topic vectors by model: a phrase is encoded once per process, whoever chose it.
+_phrase_cache: dict[str, dict[str, np.ndarray]] = {}
+
+
+@dataclass
+class _PaperInfo:
+    paper_id: int
+    title: str
+    vector: np.ndarray | None
+
+
+def _liked_papers(arxiv_ids: set[str]) -> dict[str, _PaperInfo]:
+    found = dict(Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("arxiv_id", "pk"))
+    vectors = paper_vectors_ensure(paper_ids=list(found.values())) if found else {}
+    titles = dict(Paper.objects.filter(pk__in=found.values()).values_list("pk", "title"))
+    return {a: _PaperInfo(pk, titles[pk], vectors.get(pk)) for a, pk in found.items()}
+
+
+def _fingerprint(
+    pref: _Preferences, topics: _Topics, liked: Mapping[str, _PaperInfo], tag: str
+) -> str:
+    data = [
+        tag,
+        pref.keywords,
+        [topics.texts.get(t, "") for t in pref.topic_ids],
+        sorted(a for a in pref.liked if a in liked),
+        pref.votes,
+    ]
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _category_corpus() -> tuple[np.ndarray, list[list[str]]]:
+    rows = list(
+        PaperVector.objects.exclude(vector=None)
+        .order_by("-paper__first_seen", "-paper_id")
+        .values_list("vector", "paper__categories")[:CATEGORY_CORPUS]
+    )
+    if not rows:
+        return np.zeros((0, 384), dtype=np.float32), []
+    vectors = np.stack([vector_unpack(v) for v, _ in rows]).astype(np.float32)
+    return vectors, [list(c or []) for _, c in rows]
+
+
+def _profiles_rebuild(
+    prefs: list[_Preferences],
+    topics: _Topics,
+    liked: Mapping[str, _PaperInfo],
+    fingerprints: Mapping[int, str],
+    encoder: Encoder | None,
+    tag: str,
+) -> None:
+    now = timezone.now()
+    if encoder is None:
+        vectors = [None] * len(prefs)
+        categories = [{} for _ in prefs]
+    else:
+        voted = {pid for p in prefs for pid, _ in p.votes}
+        vote_vectors = paper_vectors_ensure(paper_ids=sorted(voted)) if voted else {}
+
+        def pick(p: _Preferences, direction: str) -> list[np.ndarray]:
+            return [
+                vote_vectors[pid].astype(np.float32)
+                for pid, d in p.votes
+                if d == direction and vote_vectors.get(pid) is not None
+            ]
+
+        cache = _phrase_cache.setdefault(tag, {})
+        profiles.phrase_vectors(encoder, (k for p in prefs for k in p.keywords), cache)
+        profiles.phrase_vectors(
+            encoder,
+            (topics.texts[t] for p in prefs for t in p.topic_ids if t in topics.texts),
+            cache,
+        )
+        matrix = profiles.profile_vectors(
+            keyword_vectors=[[cache[k] for k in p.keywords] for p in prefs],
+            topic_vectors=[
+                [cache[topics.texts[t]] for t in p.topic_ids if t in topics.texts] for p in prefs
+            ],
+            liked_vectors=[
+                [
+                    liked[a].vector.astype(np.float32)
+                    for a in p.liked
+                    if a in liked and liked[a].vector is not None
+                ]
+                for p in prefs
+            ],
+            more=[pick(p, Vote.Direction.MORE) for p in prefs],
+            less=[pick(p, Vote.Direction.LESS) for p in prefs],
+        )
+        corpus, corpus_categories = _category_corpus()
+        categories = profiles.category_weights(
+            profile_vectors=matrix, corpus_vectors=corpus, corpus_categories=corpus_categories
+        )
+        vectors = [row if row.any() else None for row in matrix]
+    SubscriberProfile.objects.bulk_create(
+        [
+            SubscriberProfile(
+                subscriber_id=p.subscriber_id,
+                fingerprint=fingerprints[p.subscriber_id],
+                vector=vector_pack(vector),
+                categories=cats,
+                built_at=now,
+            )
+            for p, vector, cats in zip(prefs, vectors, categories, strict=True)
+        ],
+        update_conflicts=True,
+        unique_fields=["subscriber"],
+        update_fields=["fingerprint", "vector", "categories", "built_at"],
+    )
+
+
+def profiles_for(*, subscriber_ids: list[int]) -> tuple[list[engine.Profile], np.ndarray | None]:
+    """The engine's view of these subscribers, rebuilding the stored profiles that are stale."""
+    encoder = _encoder()
+    tag = _model_tag(encoder)
+    prefs = _preferences(subscriber_ids)
+    topics = _topics()
+    liked = _liked_papers({a for p in prefs.values() for a in p.liked})
+    fingerprints = {pk: _fingerprint(p, topics, liked, tag) for pk, p in prefs.items()}
+    rows = {
+        pk: (fingerprint, vector, cats)
+        for pk, fingerprint, vector, cats in SubscriberProfile.objects.filter(
+            _among("subscriber__pk", list(prefs))
+        ).values_list("subscriber_id", "fingerprint", "vector", "categories")
+        if pk in prefs
+    }
+    stale = [p for pk, p in prefs.items() if pk not in rows or rows[pk][0] != fingerprints[pk]]
+    if stale:
+        _profiles_rebuild(stale, topics, liked, fingerprints, encoder, tag)
+        rebuilt = SubscriberProfile.objects.filter(
+            subscriber_id__in=[p.subscriber_id for p in stale]
+        )
+        for pk, fingerprint, vector, cats in rebuilt.values_list(
+            "subscriber_id", "fingerprint", "vector", "categories"
+        ):
+            rows[pk] = (fingerprint, vector, cats)
+    order = [pk for pk in subscriber_ids if pk in prefs]
+    result = []
+    vectors = np.zeros((len(order), 384), dtype=np.float16) if encoder is not None else None
+    for row, pk in enumerate(order):
+        p = prefs[pk]
+        _, vector, cats = rows[pk]
+        if vectors is not None and vector is not None:
+            vectors[row] = vector_unpack(vector)
+        result.append(
+            engine.Profile(
+                subscriber_id=pk,
+                max_papers=p.max_papers,
+                keywords=tuple(p.keywords),
+                topics=tuple(topics.refs[t] for t in p.topic_ids if t in topics.refs),
+                exclusions=tuple(p.exclusions),
+                authors=tuple(p.authors),
+                liked=tuple(
+                    engine.LikedPaper(a, liked[a].title, liked[a].vector)
+                    for a in p.liked
+                    if a in liked
+                ),
+                categories=cats or {},
+            )
+        )
+    return result, vectors
+
+
+# --- The day's rankings --------------------------------------------------------------------
+
+
+def papers_for_day(*, day: date) -> list[engine.PaperDoc]:
+    """The papers listed on ``day``, in listing order, with the day's upvotes when known."""
+    entries = (
+        ListingEntry.objects.filter(listing_date=day)
+        .values("paper_id")
+        .annotate(rank=Min("rank"), upvotes=Max("upvotes"))
+        .order_by("rank", "paper_id")
+    )
+    listed = {e["paper_id"]: e for e in entries}
+    papers = Paper.objects.filter(pk__in=listed).values_list(
+        "pk", "arxiv_id", "title", "abstract", "authors", "categories", "upvotes"
+    )
+    docs = {
+        pk: engine.PaperDoc(
+            id=pk,
+            arxiv_id=arxiv_id,
+            title=title,
+            abstract=abstract,
+            authors=tuple(a for a in authors or [] if isinstance(a, str)),
+            categories=tuple(c for c in categories or [] if isinstance(c, str)),
+            upvotes=listed[pk]["upvotes"] if listed[pk]["upvotes"] is not None else upvotes,
+        )
+        for pk, arxiv_id, title, abstract, authors, categories, upvotes in papers
+    }
+    return [docs[pk] for pk in listed]
+
+
+def rankings_for_day(
+    *,
+    day: date,
+    subscriber_ids: Iterable[int],
+    already_sent: Mapping[int, set[str]] | None = None,
+    limit: int | None = None,
+    threshold: bool = True,
+    with_reasons: bool = True,
+) -> dict[int, list[engine.Pick]]:
+    """What each subscriber should get from ``day``'s listings (see the module docstring)."""
+    # Hundreds of thousands of small objects and no cycles: the cyclic collector would rescan
+    # them all again and again as they accumulate (quadratic time on a big day).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _rankings(
+            day=day,
+            subscriber_ids=subscriber_ids,
+            already_sent=already_sent,
+            limit=limit,
+            threshold=threshold,
+            with_reasons=with_reasons,
+        )
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _rankings(
+    *,
+    day: date,
+    subscriber_ids: Iterable[int],
+    already_sent: Mapping[int, set[str]] | None,
+    limit: int | None,
+    threshold: bool,
+    with_reasons: bool,
+) -> dict[int, list[engine.Pick]]:
+    ids = list(dict.fromkeys(subscriber_ids))
+    result: dict[int, list[engine.Pick]] = {pk: [] for pk in ids}
+    papers = papers_for_day(day=day)
+    if not papers or not ids:
+        return result
+    stored = paper_vectors_ensure(paper_ids=[p.id for p in papers])
+    paper_vectors = None
+    if _encoder() is not None and all(stored.get(p.id) is not None for p in papers):
+        paper_vectors = np.stack([stored[p.id] for p in papers])
+    prepared = engine.day_prepare(papers, paper_vectors)
+    df, n_docs = document_frequencies()
+    for chunk in _chunks(ids):
+        chunk_profiles, vectors = profiles_for(subscriber_ids=chunk)
+        result.update(
+            engine.rank_day(
+                day=prepared,
+                profiles=chunk_profiles,
+                profile_vectors=vectors if paper_vectors is not None else None,
+                df=df,
+                n_docs=n_docs,
+                already_sent=already_sent or {},
+                limit=limit,
+                threshold=threshold,
+                with_reasons=with_reasons,
+            )
+        )
+    return result
+
+
+# --- Votes ---------------------------------------------------------------------------------
+
+
+def vote_record(*, subscriber: Subscriber, paper: Paper, direction: str) -> Vote:
+    """Record (or change) a subscriber's "more / less like this" on a paper. The profile is
+    rebuilt at the next ranking, since its fingerprint includes the votes."""
+    if direction not in Vote.Direction.values:
+        raise ValueError(f"Unknown direction {direction!r}.")
+    vote, _ = Vote.objects.update_or_create(
+        subscriber=subscriber, paper=paper, defaults={"direction": direction}
+    )
+    return vote
+
+
+def feedback_url(*, subscriber: Subscriber, paper_id: int, direction: str) -> str:
+    """The signed "more like this" / "less like this" link for a paper in an email."""
+    token = token_make(subscriber=subscriber, purpose=Purpose.FEEDBACK)
+    path = reverse(
+        "matching:feedback", kwargs={"token": token, "paper_id": paper_id, "direction": direction}
+    )
+    return settings.SITE_URL + path

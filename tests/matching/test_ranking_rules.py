@@ -1,0 +1,225 @@
+"""The engine's rules, on real embeddings of a small day: pure functions, no database."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from newsletter.matching import engine, profiles
+from newsletter.matching.encoder import encoder_get, paper_text
+from tests.matching.conftest import CRYPTO, ROBOTICS, VISION
+
+ROWS = ROBOTICS + CRYPTO + VISION
+
+
+@pytest.fixture(scope="module")
+def day():
+    papers = [
+        engine.PaperDoc(
+            id=n,
+            arxiv_id=f"2602.{n:05d}",
+            title=title,
+            abstract=abstract,
+            authors=("Ada Lovelace",) if n == 4 else ("B. Author",),
+            categories=tuple(cats),
+        )
+        for n, (title, abstract, cats) in enumerate(ROWS)
+    ]
+    vectors = encoder_get().encode([paper_text(p.title, p.abstract) for p in papers])
+    df, n_docs = engine.document_frequencies(
+        engine.paper_terms(p.title, p.abstract) for p in papers
+    )
+    return papers, vectors, df, n_docs
+
+
+def rank(day, *people: engine.Profile, **options):
+    papers, vectors, df, n_docs = day
+    cache: dict = {}
+    profiles.phrase_vectors(encoder_get(), (k for p in people for k in p.keywords), cache)
+    matrix = profiles.profile_vectors(
+        keyword_vectors=[[cache[k] for k in p.keywords] for p in people],
+        topic_vectors=[[] for _ in people],
+        liked_vectors=[[] for _ in people],
+    )
+    return engine.rank(
+        papers=papers,
+        paper_vectors=vectors,
+        profiles=list(people),
+        profile_vectors=matrix,
+        df=df,
+        n_docs=n_docs,
+        **options,
+    )
+
+
+def titles(day, picks) -> list[str]:
+    return [day[0][p.paper_id].title for p in picks]
+
+
+def test_a_reader_gets_their_field_first(day):
+    picks = rank(day, engine.Profile(1, keywords=("robot manipulation", "legged locomotion")))[1]
+    assert {p.paper_id for p in picks[:3]} == {0, 1, 2}
+
+
+def test_the_keyword_that_matched_is_named_and_its_spans_point_at_it(day):
+    picks = rank(day, engine.Profile(1, keywords=("motion planning", "quantum error correction")))[
+        1
+    ]
+    pick = next(p for p in picks if p.paper_id == 1)
+    reasons = [r for r in pick.reasons if r.kind == "keyword"]
+    assert [r.label for r in reasons] == ["motion planning"]
+    paper = day[0][1]
+    spans = reasons[0].spans
+    assert ("title", 15, 30) in spans
+    for field, start, end in spans:
+        assert getattr(paper, field)[start:end].lower() == "motion planning"
+
+
+def test_excluded_terms_always_win(day):
+    """Even over a followed author and a perfect keyword match."""
+    reader = engine.Profile(
+        1,
+        keywords=("side-channel attacks", "elliptic curve"),
+        exclusions=("timing leaks",),
+        authors=("Ada Lovelace",),
+    )
+    picks = rank(day, reader)[1]
+    assert 4 not in {p.paper_id for p in picks}
+
+
+def test_a_followed_author_always_comes_through(day):
+    """A crypto paper for a robotics reader: below the threshold, but by an author they follow."""
+    reader = engine.Profile(1, keywords=("robot manipulation",), authors=("ada lovelace",))
+    picks = rank(day, reader)[1]
+    assert picks[0].paper_id == 4
+    assert picks[0].reasons[0].kind == "author"
+    assert picks[0].reasons[0].label == "Ada Lovelace"
+
+
+def test_a_followed_author_written_with_an_initial_is_found_and_named(day):
+    reader = engine.Profile(1, keywords=("robot manipulation",), authors=("A. Lovelace",))
+    picks = rank(day, reader)[1]
+    assert picks[0].paper_id == 4
+    assert (picks[0].reasons[0].kind, picks[0].reasons[0].label) == ("author", "Ada Lovelace")
+
+
+def test_a_quiet_day_gives_nothing(day):
+    """Nothing on the day is about what this reader reads: the email would be empty."""
+    reader = engine.Profile(1, keywords=("protein folding", "drug discovery", "molecular dynamics"))
+    assert rank(day, reader)[1] == []
+    assert len(rank(day, reader, threshold=False)[1]) == len(day[0])
+
+
+def test_papers_already_sent_never_come_again(day):
+    reader = engine.Profile(1, keywords=("robot manipulation", "legged locomotion"))
+    first = rank(day, reader)[1]
+    sent = {p.arxiv_id for p in first[:2]}
+    again = rank(day, reader, already_sent={1: sent})[1]
+    assert sent.isdisjoint({p.arxiv_id for p in again})
+    assert again
+
+
+def test_the_cap_is_the_subscribers_max_papers_or_the_limit(day):
+    reader = engine.Profile(1, max_papers=2, keywords=("robot",))
+    assert len(rank(day, reader, threshold=False)[1]) == 2
+    assert len(rank(day, reader, threshold=False, limit=5)[1]) == 5
+
+
+def test_the_ranking_is_stable_for_equal_inputs(day):
+    reader = engine.Profile(1, keywords=("object detection",))
+    first = rank(day, reader, threshold=False)[1]
+    assert rank(day, reader, threshold=False)[1] == first
+    # Two identical papers keep their listing order.
+    papers, vectors, df, n_docs = day
+    twin = [
+        *papers,
+        engine.PaperDoc(
+            id=99, arxiv_id="2602.99999", title=papers[5].title, abstract=papers[5].abstract
+        ),
+    ]
+    twin_vectors = np.vstack([vectors, vectors[5:6]])
+    picks = rank((twin, twin_vectors, df, n_docs), reader, threshold=False)[1]
+    order = [p.paper_id for p in picks]
+    assert order.index(5) == order.index(99) - 1
+
+
+def test_one_subscribers_results_do_not_depend_on_who_else_is_subscribed(day):
+    alone = rank(day, engine.Profile(1, keywords=("object detection",)))[1]
+    crowd = rank(
+        day,
+        engine.Profile(7, keywords=("lattice signatures",), exclusions=("detection",)),
+        engine.Profile(1, keywords=("object detection",)),
+        engine.Profile(8, keywords=("quadruped",)),
+        chunk=2,
+    )
+    assert crowd[1] == alone
+
+
+def test_without_a_model_keywords_still_rank(day):
+    papers, _, df, n_docs = day
+    picks = engine.rank(
+        papers=papers,
+        paper_vectors=None,
+        profiles=[engine.Profile(1, keywords=("elliptic curve",))],
+        profile_vectors=None,
+        df=df,
+        n_docs=n_docs,
+    )[1]
+    assert [p.paper_id for p in picks] == [4]
+    assert picks[0].reasons[0].label == "elliptic curve"
+
+
+def test_phrases_match_across_plurals_hyphens_and_acronyms():
+    papers = [
+        engine.PaperDoc(
+            1, None, "Chain of thought for LLMs", "We study chain-of-thought prompting."
+        ),
+        engine.PaperDoc(2, None, "Thought experiments", "A chain of shops."),
+    ]
+    df, n = engine.document_frequencies(engine.paper_terms(p.title, p.abstract) for p in papers)
+    picks = engine.rank(
+        papers=papers,
+        paper_vectors=None,
+        profiles=[engine.Profile(1, keywords=("chain-of-thought", "LLM"))],
+        profile_vectors=None,
+        df=df,
+        n_docs=n,
+        threshold=False,
+    )[1]
+    assert picks[0].paper_id == 1
+    labels = {r.label: r.spans for r in picks[0].reasons}
+    assert labels["LLM"] == (("title", 21, 25),)
+    assert ("abstract", 9, 25) in labels["chain-of-thought"]
+
+
+def test_lexical_scores_are_the_sum_over_the_query_terms_even_with_empty_queries():
+    """The numpy-only sparse product gives what a dense product gives, rows without terms too."""
+    rng = np.random.default_rng(3)
+    table = rng.random((6, 4)).astype(np.float32) * (rng.random((6, 4)) > 0.4)
+    entries = [{t: float(table[t, p]) for t in range(6) if table[t, p]} for p in range(4)]
+    dense = np.zeros((5, 6), dtype=np.float32)
+    dense[0, [1, 4]] = [0.5, 1.0]
+    dense[2, 3] = 2.0
+    dense[4, [0, 1, 5]] = [1.0, 1.0, 0.25]
+    indptr = np.array([0, 2, 2, 3, 3, 6])
+    cols = np.array([1, 4, 3, 0, 1, 5])
+    vals = dense[dense > 0]
+    postings = engine._postings(entries, 6)
+    got = engine._rows_times(indptr, cols, vals, postings, 4, budget=2)
+    assert np.allclose(got, dense @ table)
+
+
+def test_upvotes_break_ties_but_never_bring_in_an_off_topic_paper(day):
+    papers, vectors, df, n_docs = day
+    twin = engine.PaperDoc(
+        id=99, arxiv_id="2602.99999", title=papers[5].title, abstract=papers[5].abstract, upvotes=40
+    )
+    loud = [
+        *[p if p.id != 3 else engine.PaperDoc(**{**p.__dict__, "upvotes": 10_000}) for p in papers],
+        twin,
+    ]
+    reader = engine.Profile(1, keywords=("object detection",))
+    picks = rank((loud, np.vstack([vectors, vectors[5:6]]), df, n_docs), reader)[1]
+    order = [p.paper_id for p in picks]
+    assert order.index(99) < order.index(5)  # the same paper, more upvotes: first
+    assert 3 not in order  # lattice signatures, however popular
