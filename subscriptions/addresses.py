@@ -6,7 +6,6 @@ import hashlib
 import hmac
 
 from django.conf import settings
-
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.encoding import punycode

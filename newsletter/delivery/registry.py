@@ -20,7 +20,7 @@ _builders: dict[str, Builder] = {}
 _bypass: set[str] = set()
 
 
-class DeliverySkipped(Exception):  # noqa: N818 - a reason, not an error
+class DeliverySkipped(Exception):
     """Raised by a builder when there is nothing to send (the delivery becomes "skipped")."""
 
 

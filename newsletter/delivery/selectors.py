@@ -60,7 +60,9 @@ def outbox_entries(*, limit: int = 200) -> list[OutboxEntry]:
                 name=path.name,
                 subject=str(message["Subject"] or ""),
                 to=str(message["To"] or ""),
-                written=datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.get_current_timezone()),
+                written=datetime.fromtimestamp(
+                    path.stat().st_mtime, tz=timezone.get_current_timezone()
+                ),
             )
         )
     return entries

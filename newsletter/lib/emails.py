@@ -167,9 +167,7 @@ def welcome(
             "unsubscribe_url": unsubscribe_url,
             "preheader": "You are subscribed: keep this email to manage your subscription.",
         },
-        headers=headers
-        if headers is not None
-        else list_unsubscribe_headers(url=unsubscribe_url),
+        headers=headers if headers is not None else list_unsubscribe_headers(url=unsubscribe_url),
     )
 
 

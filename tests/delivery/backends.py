@@ -25,3 +25,13 @@ class SlowLocmemBackend(LocmemBackend):
 
         time.sleep(0.01)
         return super().send_messages(messages)
+
+
+class HangingBackend(BaseEmailBackend):
+    """A provider that takes 3 seconds and then fails: a form must not wait for it."""
+
+    def send_messages(self, messages) -> int:
+        import time
+
+        time.sleep(3)
+        raise TimeoutError("provider timed out")

@@ -73,7 +73,7 @@ class Handler:
         self.received: list[Received] = []
         self.lock = threading.Lock()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.faults.reject:
             return "550 5.1.1 No such user here"
         if self.faults.defer.get(address, 0) > 0:
@@ -82,7 +82,7 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         if set(envelope.rcpt_tos) & self.faults.drop:
             # The whole message arrived, and the answer never leaves: the client cannot know.
             session.transport.close() if hasattr(session, "transport") else None

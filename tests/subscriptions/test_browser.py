@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core import mail
 from django.db import connections
 
 from subscriptions.models import Subscriber, Topic

@@ -3,13 +3,12 @@
 import io
 
 import pytest
-from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import CommandError, call_command
 
+from newsletter.delivery.models import Delivery
 from subscriptions.addresses import address_hash
 from subscriptions.models import Subscriber, SuppressedAddress
-from newsletter.delivery.models import Delivery
 from tests.subscriptions.conftest import sent_mail
 
 pytestmark = pytest.mark.django_db

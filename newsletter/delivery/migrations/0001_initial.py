@@ -5,76 +5,145 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('subscriptions', '0003_timezone_validator'),
+        ("subscriptions", "0003_timezone_validator"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(help_text='digest, confirmation, welcome, manage, ...', max_length=40)),
-                ('key', models.CharField(help_text='Unique within the kind, e.g. subscriber:day.', max_length=200)),
-                ('to_email', models.EmailField(max_length=254)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('retry', 'Failed, will retry'), ('failed', 'Failed (permanent)'), ('uncertain', 'Uncertain'), ('skipped', 'Skipped (nothing to send)'), ('suppressed', 'Suppressed')], db_index=True, default='queued', max_length=12)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('message_id', models.CharField(blank=True, help_text='Our Message-ID header.', max_length=200)),
-                ('provider_message_id', models.CharField(blank=True, db_index=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('handed_at', models.DateTimeField(blank=True, null=True)),
-                ('nudged_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('clicked_at', models.DateTimeField(blank=True, null=True)),
-                ('subscriber', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='subscriptions.subscriber')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        help_text="digest, confirmation, welcome, manage, ...", max_length=40
+                    ),
+                ),
+                (
+                    "key",
+                    models.CharField(
+                        help_text="Unique within the kind, e.g. subscriber:day.", max_length=200
+                    ),
+                ),
+                ("to_email", models.EmailField(max_length=254)),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("retry", "Failed, will retry"),
+                            ("failed", "Failed (permanent)"),
+                            ("uncertain", "Uncertain"),
+                            ("skipped", "Skipped (nothing to send)"),
+                            ("suppressed", "Suppressed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "message_id",
+                    models.CharField(
+                        blank=True, help_text="Our Message-ID header.", max_length=200
+                    ),
+                ),
+                (
+                    "provider_message_id",
+                    models.CharField(blank=True, db_index=True, max_length=200),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("handed_at", models.DateTimeField(blank=True, null=True)),
+                ("nudged_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("clicked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "subscriber",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="subscriptions.subscriber",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at', '-pk'],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='TrackingEvent',
+            name="TrackingEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=40)),
-                ('event_id', models.CharField(max_length=200)),
-                ('event_type', models.CharField(db_index=True, max_length=30)),
-                ('soft', models.BooleanField(default=False, help_text='A soft (temporary) bounce.')),
-                ('recipient', models.EmailField(blank=True, max_length=254)),
-                ('provider_message_id', models.CharField(blank=True, max_length=200)),
-                ('occurred_at', models.DateTimeField(blank=True, null=True)),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('raw', models.JSONField(blank=True, default=dict)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('process_error', models.TextField(blank=True)),
-                ('delivery', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='delivery.delivery')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=40)),
+                ("event_id", models.CharField(max_length=200)),
+                ("event_type", models.CharField(db_index=True, max_length=30)),
+                (
+                    "soft",
+                    models.BooleanField(default=False, help_text="A soft (temporary) bounce."),
+                ),
+                ("recipient", models.EmailField(blank=True, max_length=254)),
+                ("provider_message_id", models.CharField(blank=True, max_length=200)),
+                ("occurred_at", models.DateTimeField(blank=True, null=True)),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("raw", models.JSONField(blank=True, default=dict)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("process_error", models.TextField(blank=True)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="events",
+                        to="delivery.delivery",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
+                "ordering": ["-received_at", "-pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['state', 'next_attempt_at'], name='delivery_due'),
+            model_name="delivery",
+            index=models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('kind', 'key'), name='delivery_kind_key_unique'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                fields=("kind", "key"), name="delivery_kind_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trackingevent',
-            constraint=models.UniqueConstraint(fields=('provider', 'event_id'), name='tracking_event_provider_id_unique'),
+            model_name="trackingevent",
+            constraint=models.UniqueConstraint(
+                fields=("provider", "event_id"), name="tracking_event_provider_id_unique"
+            ),
         ),
     ]

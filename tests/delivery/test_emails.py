@@ -1,0 +1,86 @@
+"""The subscription emails: MJML compiled once per process, filled per message, safe to transport."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from newsletter.lib import emails
+
+
+@pytest.fixture
+def compiles(monkeypatch):
+    """Counts MJML compilations (the real compiler still runs)."""
+    calls = []
+    real = emails.mjml2html
+
+    def counting(source, **kwargs):
+        calls.append(source[:40])
+        return real(source, **kwargs)
+
+    emails.html_template.cache_clear()
+    monkeypatch.setattr(emails, "mjml2html", counting)
+    yield calls
+    emails.html_template.cache_clear()
+
+
+def _confirmation(n: int):
+    return emails.confirmation(
+        to=f"r{n}@example.com",
+        confirm_url=f"https://papers.example.org/confirm/token-{n}/",
+        valid_days=7,
+        topics=["Language models", "Vision"],
+        keywords=[f"keyword {n}"],
+    )
+
+
+def test_each_template_is_compiled_once_and_filled_per_message(compiles):
+    messages = [_confirmation(n) for n in range(20)]
+    assert len(compiles) == 1
+    htmls = [m.alternatives[0][0] for m in messages]
+    assert all(f"token-{n}/" in html and f"keyword {n}" in html for n, html in enumerate(htmls))
+    emails.manage(to="a@example.com", preferences_url="https://x/p/", status_label="Active")
+    assert len(compiles) == 2
+
+
+def test_values_are_escaped_in_html_and_plain_in_text():
+    message = emails.confirmation(
+        to="r@example.com",
+        confirm_url="https://x/c/",
+        valid_days=7,
+        topics=[],
+        keywords=["<script>alert(1)</script> & co"],
+    )
+    html = message.alternatives[0][0]
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "<script>alert(1)</script> & co" in message.body
+
+
+def test_the_html_is_dark_mode_aware_has_no_images_and_short_lines():
+    message = _confirmation(1)
+    html = message.alternatives[0][0]
+    assert 'name="color-scheme" content="light dark"' in html
+    assert "prefers-color-scheme: dark" in html
+    assert "<img" not in html  # nothing is lost with images off
+    assert max(len(line) for line in html.splitlines()) <= emails.MAX_LINE
+    assert "One click and your first digest" in html  # the preheader
+    raw = message.message().as_bytes()
+    assert b"quoted-printable" not in raw  # short lines: no QP encoding needed
+
+
+def test_a_very_long_value_is_folded_without_breaking_the_markup():
+    long_keyword = " ".join(["word"] * 600)
+    message = emails.confirmation(
+        to="r@example.com", confirm_url="https://x/c/", valid_days=7, topics=[], keywords=[long_keyword]
+    )
+    html = message.alternatives[0][0]
+    assert max(len(line) for line in html.splitlines()) <= emails.MAX_LINE
+    assert re.sub(r"\s+", " ", html).count("word word") >= 299
+
+
+def test_folding_never_splits_a_template_tag():
+    line = "<td>" + " ".join(["x"] * 500) + ' {% if a and b %}{{ value|default:"a b c" }}{% endif %}</td>'
+    folded = emails.lines_fold(line, width=80)
+    assert all(len(part) <= 80 for part in folded.splitlines())
+    assert '{% if a and b %}{{ value|default:"a b c" }}{% endif %}' in folded
