@@ -34,6 +34,13 @@ else:
         raise ImproperlyConfigured(
             "SECRET_KEY must be at least 32 characters long when DEBUG is off."
         )
+    # Long but repetitive ("a" * 32, "abab...") is guessable: random keys have dozens of distinct
+    # characters, a 32-character hex key about 14.
+    if len(set(SECRET_KEY)) < 10:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must have at least 10 distinct characters when DEBUG is off "
+            "(generate one with `make secret`)."
+        )
 
 SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes=("http", "https"))
 SITE_NAME = env_str("SITE_NAME", "Daily Papers Digest")
@@ -59,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "newsletter.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,7 +118,7 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Redis: the Celery broker and the cache when REDIS_URL is set. ---
+# --- Redis: the Celery broker and the cache when REDIS_URL is set (else files under VAR_DIR). ---
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
     CACHES = {
@@ -121,7 +129,15 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Files under VAR_DIR that every process shares (gunicorn workers, Celery), with atomic counters.
+    CACHES = {
+        "default": {
+            "BACKEND": "newsletter.lib.filecache.SharedFileCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            # Culling drops random entries: keep it far above the number of live rate-limit counters.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Celery. Tasks are idempotent by key and acknowledged late, so a crashed worker's task runs again. ---
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300, minimum=1)
@@ -266,9 +282,32 @@ SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+# Only with SECURE_HSTS_SECONDS: every subdomain must serve https too; preload asks browsers to
+# ship the rule built in (submit the domain at hstspreload.org; hard to undo).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Only this site's own files: no inline scripts or styles anywhere (newsletter/csp.py; a browser
+# test visits every page and finds no violation). The favicon is an empty data: URL.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# Failed staff sign-ins allowed per account (four times as many per client IP) before sign-in is
+# refused for ADMIN_LOGIN_LOCKOUT_MINUTES (newsletter/admin_login.py).
+ADMIN_LOGIN_MAX_FAILURES = env_int("ADMIN_LOGIN_MAX_FAILURES", 5, minimum=1, maximum=1000)
+ADMIN_LOGIN_LOCKOUT_MINUTES = env_int("ADMIN_LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -299,9 +338,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Signed-link tokens never reach the log (newsletter/access_log.py).
+    "filters": {"redact_tokens": {"()": "newsletter.access_log.RedactTokensFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Through our handler only (Django's default one repeats lines, unfiltered, when DEBUG is on).
+        "django": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 # --- Ingesting daily paper listings (issue 3; newsletter.papers.ingest, newsletter.papers.http). ---

@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from newsletter import views
+from newsletter.admin_login import ThrottledAdminAuthenticationForm
 
 admin.site.site_header = "Daily Papers Digest"
 admin.site.site_title = "Daily Papers Digest admin"
 admin.site.index_title = "Run the newsletter"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),

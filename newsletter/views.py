@@ -1,7 +1,7 @@
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from newsletter.health import health_status
 from newsletter.papers.selectors import recent_papers
@@ -18,7 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database and the broker answer, else 503 naming what is down."""
     status = health_status()

@@ -7,33 +7,43 @@ import hmac
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.utils.encoding import punycode
+from email_validator import EmailNotValidError, validate_email
 
 MAX_EMAIL_LENGTH = 254
 
 
 def address_normalise(value: str) -> str:
-    """One spelling per mailbox: stripped, the domain in its ASCII (IDNA) form, lower-cased.
+    """One spelling per mailbox: the domain in its ASCII form (IDNA 2008, UTS 46), lower-cased.
 
     ``user@bücher.de`` and ``user@xn--bcher-kva.de`` reach the same mailbox, so they are one
-    subscriber and one suppression hash. ``ValidationError`` unless it is one plausible address.
+    subscriber and one suppression hash; ``u@ß.de`` stays ``xn--zca.de`` (IDNA 2003 made it
+    another domain, ``ss.de``). Validated by ``email-validator`` in strict mode: RFC length
+    limits (64 before the @, 254 in all), a dotted, globally deliverable domain (no bare host
+    such as ``localhost``, no ``[127.0.0.1]``), ASCII before the @ and no quoting.
+    ``ValidationError`` unless it is one such address.
     """
     address = (value or "").strip()
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
+    if len(address) > 4 * MAX_EMAIL_LENGTH:  # nothing that long can pass: do not parse it
         raise ValidationError("Enter a valid email address.", code="invalid")
     try:
-        domain = punycode(domain)
-    except UnicodeError:
-        raise ValidationError("Enter a valid email address.", code="invalid") from None
-    address = f"{local}@{domain}".lower()
-    if len(address) > MAX_EMAIL_LENGTH:
+        info = validate_email(
+            address,
+            allow_smtputf8=False,
+            allow_quoted_local=False,
+            allow_domain_literal=False,
+            allow_display_name=False,
+            strict=True,
+            check_deliverability=False,
+            globally_deliverable=True,
+        )
+    except EmailNotValidError as error:
+        raise ValidationError(
+            "Enter a valid email address. %(reason)s", code="invalid", params={"reason": error}
+        ) from None
+    normalised = info.ascii_email.lower()
+    if len(normalised) > MAX_EMAIL_LENGTH:
         raise ValidationError("Enter a valid email address.", code="invalid")
-    if any(ch.isspace() or ord(ch) < 32 or ch in '<>,;"' for ch in address):
-        raise ValidationError("Enter a valid email address.", code="invalid")
-    validate_email(address)
-    return address
+    return normalised
 
 
 def _normalised_or_lowered(address: str) -> str:

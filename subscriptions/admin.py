@@ -1,5 +1,6 @@
 import csv
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from subscriptions import selectors, services
 from subscriptions.addresses import address_hashes
+from subscriptions.forms import EmailField
 from subscriptions.models import ConsentRecord, Interest, Subscriber, SuppressedAddress, Topic
 
 
@@ -26,8 +28,21 @@ class ConsentRecordInline(admin.TabularInline):
         return False
 
 
+class SubscriberAdminForm(forms.ModelForm):
+    # The one normaliser, as on the public forms: staff cannot store a second spelling.
+    email = EmailField(
+        label="Email", help_text="Stored normalised (see subscriptions/addresses.py)."
+    )
+    pending_email = EmailField(label="Pending email", required=False)
+
+    class Meta:
+        model = Subscriber
+        fields = ["email", "pending_email"]  # the admin adds the rest from its fieldsets
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    form = SubscriberAdminForm
     list_display = [
         "email",
         "status",
@@ -43,7 +58,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     filter_horizontal = ["topics"]
     inlines = [InterestInline, ConsentRecordInline]
     readonly_fields = ["public_id", "created_at", "link_sent_at", "link_version"]
-    actions = ["resend_confirmation", "pause", "suppress", "export_csv"]
+    actions = ["resend_confirmation", "pause", "suppress", "lift_block", "export_csv"]
     fieldsets = [
         (None, {"fields": ["email", "status", "pending_email", "public_id"]}),
         (
@@ -73,10 +88,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     def topic_list(self, subscriber: Subscriber) -> str:
         return ", ".join(t.name for t in subscriber.topics.all())
 
-    def save_model(self, request, obj: Subscriber, form, change) -> None:
-        obj.email = obj.email.strip().lower()
-        super().save_model(request, obj, form, change)
-
     @admin.action(description="Resend the confirmation email (pending only)")
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         sent = sum(
@@ -101,6 +112,16 @@ class SubscriberAdmin(admin.ModelAdmin):
         for subscriber in queryset:
             services.subscriber_suppress(subscriber=subscriber, meta=meta)
         self.message_user(request, f"Suppressed {len(queryset)} subscriber(s).", messages.WARNING)
+
+    @admin.action(description="Lift a bounce or complaint: a new signup may be confirmed again")
+    def lift_block(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        meta = services.ConsentMeta(note=f"bounce/complaint lifted by staff ({request.user})")
+        lifted = sum(services.subscriber_block_lift(subscriber=s, meta=meta) for s in queryset)
+        self.message_user(
+            request,
+            f"Lifted {lifted} subscriber(s); they are unsubscribed until they sign up and confirm "
+            f"again. Skipped {len(queryset) - lifted} that had not bounced or complained.",
+        )
 
     @admin.action(description="Export the selected subscribers as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
@@ -160,6 +181,7 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
     list_filter = ["reason"]
     search_fields = ["address_hash"]
     readonly_fields = ["address_hash", "reason", "created_at"]
+    actions = ["lift_block"]
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         # Staff type an address; the list holds only hashes.
@@ -169,3 +191,9 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Lift a bounce or complaint: forms may mail the address again")
+    def lift_block(self, request: HttpRequest, queryset: QuerySet[SuppressedAddress]) -> None:
+        hashes = list(queryset.values_list("address_hash", flat=True))
+        lifted = services.address_block_lift(address_hashes=hashes)
+        self.message_user(request, f"Lifted {lifted} address(es); imports still skip them.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -9,6 +11,7 @@ from subscriptions import selectors
 from subscriptions.addresses import MAX_EMAIL_LENGTH, address_normalise
 from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber, timezone_names
 from subscriptions.parsing import arxiv_ids_parse, terms_parse
+from subscriptions.preferences import Preferences, interests_check
 
 # Recorded with every consent: bump it when the wording of the signup form changes.
 FORM_VERSION = "signup-2026-11"
@@ -27,10 +30,14 @@ class EmailField(forms.CharField):
         super().__init__(**kwargs)
 
     def clean(self, value):
-        return address_normalise(super().clean(value))
+        value = super().clean(value)
+        return address_normalise(value) if value else value
 
 
 _MAX_ID = 2**63 - 1
+# ASCII digits only: ``isdigit()`` takes superscripts and other scripts' digits that ``int()`` does
+# not, and ``int()`` refuses strings past 4,300 digits, so the length is checked first.
+_ID_PATTERN = re.compile(r"[0-9]+")
 
 
 class TermsField(forms.CharField):
@@ -63,17 +70,17 @@ class TopicsField(forms.ModelMultipleChoiceField):
         # Refuse what cannot be a topic's id before it reaches the database: SQLite overflows
         # on integers past 64 bits instead of finding nothing.
         for pk in value:
-            if not str(pk).isdigit():
+            if not _ID_PATTERN.fullmatch(str(pk)):
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",
-                    params={"pk": pk},
+                    params={"pk": str(pk)[:20]},
                 )
-            if int(str(pk)) > _MAX_ID:
+            if len(str(pk)) > len(str(_MAX_ID)) or int(str(pk)) > _MAX_ID:
                 raise ValidationError(
                     self.error_messages["invalid_choice"],
                     code="invalid_choice",
-                    params={"value": pk},
+                    params={"value": str(pk)[:20]},
                 )
         return super()._check_values(value)
 
@@ -84,6 +91,16 @@ class HoneypotMixin(forms.Form):
 
     def is_spam(self) -> bool:
         return bool(self.data.get("website"))
+
+
+class InterestsMixin(forms.Form):
+    """Signup and the preference centre apply one rule: at least one topic or one keyword."""
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors.keys() & {"topics", "keywords"}:
+            interests_check(topics=data.get("topics"), keywords=data.get("keywords"))
+        return data
 
 
 class GroupedTopicsMixin:
@@ -99,7 +116,7 @@ class GroupedTopicsMixin:
         ]
 
 
-class SignupForm(GroupedTopicsMixin, HoneypotMixin, forms.Form):
+class SignupForm(GroupedTopicsMixin, InterestsMixin, HoneypotMixin, forms.Form):
     email = EmailField(label="Your email address")
     topics = TopicsField(label="Topics")
     keywords = TermsField(label="Your own keywords and phrases", label_plural="keywords")
@@ -118,22 +135,11 @@ class SignupForm(GroupedTopicsMixin, HoneypotMixin, forms.Form):
         initial=Subscriber.Weekday.MONDAY,
     )
 
-    def clean(self):
-        data = super().clean()
-        if self.errors.keys() & {"topics", "keywords"}:
-            return data
-        if not data.get("topics") and not data.get("keywords"):
-            raise ValidationError(
-                "Choose at least one topic or type a keyword.", code="no_interests"
-            )
-        return data
-
-    def preferences(self) -> dict:
-        names = ("topics", "keywords", "excluded_terms", "frequency", "weekday")
-        return {name: self.cleaned_data[name] for name in names}
+    def preferences(self) -> Preferences:
+        return Preferences.from_cleaned_data(self.cleaned_data)
 
 
-class PreferencesForm(GroupedTopicsMixin, forms.Form):
+class PreferencesForm(GroupedTopicsMixin, InterestsMixin, forms.Form):
     topics = TopicsField(label="Topics")
     keywords = TermsField(label="Your own keywords and phrases", label_plural="keywords", rows=4)
     excluded_terms = TermsField(
@@ -182,8 +188,8 @@ class PreferencesForm(GroupedTopicsMixin, forms.Form):
             "format": subscriber.format,
         }
 
-    def preferences(self) -> dict:
-        return dict(self.cleaned_data)
+    def preferences(self) -> Preferences:
+        return Preferences.from_cleaned_data(self.cleaned_data)
 
 
 class EmailChangeForm(forms.Form):

@@ -19,20 +19,28 @@ def _clean(term: str) -> str:
     return " ".join(kept.split())
 
 
+def term_key(term: str) -> str:
+    """What two spellings of one term share: NFC, case-folded (``café`` typed either way, ``CAFÉ``).
+
+    For comparing terms (de-duplication here, matching later); the stored term keeps its case.
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", term).casefold())
+
+
 def terms_parse(text: str, *, label: str = "terms") -> list[str]:
-    """Split on new lines or ``;``, tidy, de-duplicate case-insensitively; enforce the limits."""
+    """Split on new lines or ``;``, tidy to NFC, de-duplicate by ``term_key``; enforce the limits."""
     terms: list[str] = []
     seen: set[str] = set()
     for raw in _SEPARATORS.split(text or ""):
-        term = _clean(raw)
-        if not term or term.casefold() in seen:
+        term = unicodedata.normalize("NFC", _clean(raw))
+        if not term or term_key(term) in seen:
             continue
         if len(term) > MAX_INTEREST_LENGTH:
             raise ValidationError(
                 f"Each of your {label} can be at most {MAX_INTEREST_LENGTH} characters long.",
                 code="too_long",
             )
-        seen.add(term.casefold())
+        seen.add(term_key(term))
         terms.append(term)
     if len(terms) > MAX_INTERESTS:
         raise ValidationError(f"You can list at most {MAX_INTERESTS} {label}.", code="too_many")

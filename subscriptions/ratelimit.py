@@ -1,4 +1,7 @@
-"""Fixed-window rate limits in Django's cache (Redis when REDIS_URL is set, else local memory)."""
+"""Fixed-window rate limits in Django's cache (Redis when REDIS_URL is set, else files under VAR_DIR).
+
+The cache is shared by every web process, so a limit is one limit however many workers serve.
+"""
 
 from __future__ import annotations
 

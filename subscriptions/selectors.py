@@ -36,11 +36,6 @@ def address_is_suppressed(*, address: str) -> bool:
     return SuppressedAddress.objects.filter(address_hash__in=address_hashes(address)).exists()
 
 
-def subscriber_by_email(*, address: str) -> Subscriber | None:
-    """``address`` must be normalised (see ``addresses.address_normalise``)."""
-    return Subscriber.objects.filter(email=address).first()
-
-
 def subscribers_deliverable() -> QuerySet[Subscriber]:
     """Active subscribers with topics and interests prefetched: two extra queries for any number."""
     return Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).prefetch_related(

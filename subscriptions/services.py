@@ -1,4 +1,6 @@
-"""Writes about subscribers: signup, confirmation, preferences, status changes, deletion, import.
+"""Writes about subscribers: signup, confirmation, preferences, status changes, deletion.
+
+The CSV import is in ``subscriptions.importing``.
 
 No mail is sent here: an email is requested with ``signals.email_request`` inside the transaction
 that decides it, and the delivery app sends it from a worker after commit. A link email to one
@@ -9,25 +11,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from subscriptions.addresses import address_hash, address_hashes, address_normalise
+from subscriptions.addresses import address_hash, address_hash_legacy, address_hashes
 from subscriptions.models import (
     ConsentRecord,
     Interest,
     Subscriber,
     SuppressedAddress,
-    Topic,
-    timezone_validate,
 )
-from subscriptions.parsing import frequency_parse, terms_parse
+from subscriptions.preferences import Preferences
 from subscriptions.signals import email_request
 
 logger = logging.getLogger(__name__)
@@ -35,6 +34,19 @@ logger = logging.getLogger(__name__)
 Status = Subscriber.Status
 # Statuses a subscriber leaves only by confirming again (signup) or by their own link (resubscribe).
 STOPPED = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
+# Addresses whose mailbox or owner refused our mail: no form ever mails them again, whoever types
+# them; only staff lift it (``subscriber_block_lift``).
+BLOCKED = (Status.BOUNCED, Status.COMPLAINED)
+_BLOCKING_REASONS = (SuppressedAddress.Reason.BOUNCED, SuppressedAddress.Reason.COMPLAINED)
+
+
+def address_blocked(*, email: str) -> bool:
+    """True when ``email`` bounced or complained, even if its subscriber was since deleted."""
+    if Subscriber.objects.filter(email=email, status__in=BLOCKED).exists():
+        return True
+    return SuppressedAddress.objects.filter(
+        address_hash__in=address_hashes(email), reason__in=_BLOCKING_REASONS
+    ).exists()
 
 
 @dataclass(frozen=True)
@@ -76,25 +88,26 @@ _INTEREST_FIELDS = {
 _PLAIN_FIELDS = ("frequency", "weekday", "send_hour", "timezone", "max_papers", "format")
 
 
-def _preferences_apply(subscriber: Subscriber, preferences: dict) -> bool:
-    """Write the given preferences (topics, interests, plain fields); True when anything changed."""
+def preferences_apply(*, subscriber: Subscriber, preferences: Preferences) -> bool:
+    """Write the preferences that are set (topics, interests, plain fields); True when any changed."""
+    given = preferences.given()
     changed = False
     for name in _PLAIN_FIELDS:
-        if name in preferences and getattr(subscriber, name) != preferences[name]:
-            setattr(subscriber, name, preferences[name])
+        if name in given and getattr(subscriber, name) != given[name]:
+            setattr(subscriber, name, given[name])
             changed = True
     if changed:
         subscriber.save(update_fields=[*_PLAIN_FIELDS])
-    if "topics" in preferences:
-        wanted = {t.pk for t in preferences["topics"]}
+    if "topics" in given:
+        wanted = {t.pk for t in preferences.topics}
         if wanted != set(subscriber.topics.values_list("pk", flat=True)):
             subscriber.topics.set(wanted)
             changed = True
     for name, kind in _INTEREST_FIELDS.items():
-        if name in preferences:
+        if name in given:
             current = list(subscriber.interests.filter(kind=kind).values_list("value", flat=True))
-            if current != list(preferences[name]):
-                interests_set(subscriber=subscriber, kind=kind, values=preferences[name])
+            if current != list(given[name]):
+                interests_set(subscriber=subscriber, kind=kind, values=given[name])
                 changed = True
     return changed
 
@@ -139,14 +152,17 @@ def _link_send(subscriber: Subscriber) -> bool:
 # --- Signup and confirmation -----------------------------------------------------------------
 
 
-def subscriber_signup(*, email: str, preferences: dict, meta: ConsentMeta) -> None:
+def subscriber_signup(*, email: str, preferences: Preferences, meta: ConsentMeta) -> None:
     """Start (or restart) a subscription for the normalised ``email``.
 
     Whatever the address's state, the caller shows the same page: a new, pending or stopped
     address gets a confirmation link; an active or paused one gets a "manage" link instead. Only a
     new or still-pending subscription takes the posted preferences: a stranger must not be able to
     change one its owner has confirmed, even after it was stopped (it returns only on confirming).
+    A bounced or complained address is left exactly as it is and gets nothing.
     """
+    if address_blocked(email=email):
+        return
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -154,13 +170,15 @@ def subscriber_signup(*, email: str, preferences: dict, meta: ConsentMeta) -> No
         except IntegrityError:  # a concurrent signup for the same address won
             subscriber = Subscriber.objects.get(email=email)
         subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.status in BLOCKED:  # blocked by a bounce or complaint since the check above
+            return
         if subscriber.status not in (Status.ACTIVE, Status.PAUSED):
             if subscriber.status in STOPPED:
                 subscriber.status = Status.PENDING
                 subscriber.link_sent_at = None  # a restarted signup deserves its confirmation now
                 subscriber.save(update_fields=["status", "link_sent_at"])
             elif subscriber.confirmed_at is None:
-                _preferences_apply(subscriber, preferences)
+                preferences_apply(subscriber=subscriber, preferences=preferences)
             consent_record(subscriber=subscriber, action=ConsentRecord.Action.SIGNUP, meta=meta)
     _link_send(subscriber)
 
@@ -203,11 +221,11 @@ def subscriber_confirm(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
 
 
 def subscriber_update_preferences(
-    *, subscriber: Subscriber, preferences: dict, meta: ConsentMeta
+    *, subscriber: Subscriber, preferences: Preferences, meta: ConsentMeta
 ) -> bool:
     """Save what the preference centre posted; records consent only when something changed."""
     with transaction.atomic():
-        changed = _preferences_apply(subscriber, preferences)
+        changed = preferences_apply(subscriber=subscriber, preferences=preferences)
         if changed:
             consent_record(subscriber=subscriber, action=ConsentRecord.Action.CHANGE, meta=meta)
     return changed
@@ -276,6 +294,31 @@ def subscriber_resubscribe(*, subscriber: Subscriber, meta: ConsentMeta) -> bool
     )
 
 
+def subscriber_block_lift(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
+    """Staff: a bounced or complained subscriber becomes unsubscribed, so the next signup for the
+    address gets a confirmation again. The address stays on the suppression list (no import re-adds
+    it); False when the subscriber was not blocked."""
+    with transaction.atomic():
+        lifted = Subscriber.objects.filter(pk=subscriber.pk, status__in=BLOCKED).update(
+            status=Status.UNSUBSCRIBED
+        )
+        if not lifted:
+            return False
+        address_block_lift(email=subscriber.email)
+        consent_record(subscriber=subscriber, action=ConsentRecord.Action.CHANGE, meta=meta)
+    return True
+
+
+def address_block_lift(*, email: str = "", address_hashes: Iterable[str] = ()) -> int:
+    """Let forms mail a bounced or complained address again (it stays suppressed for imports)."""
+    hashes = [*address_hashes]
+    if email:
+        hashes += [address_hash(email), address_hash_legacy(email)]
+    return SuppressedAddress.objects.filter(
+        address_hash__in=hashes, reason__in=_BLOCKING_REASONS
+    ).update(reason=SuppressedAddress.Reason.STAFF)
+
+
 # --- Email change ----------------------------------------------------------------------------
 
 
@@ -291,6 +334,8 @@ def subscriber_request_email_change(*, subscriber: Subscriber, new_email: str) -
     # the address is taken; confirming refuses a taken address.
     subscriber.pending_email = new_email
     subscriber.save(update_fields=["pending_email"])
+    if address_blocked(email=new_email):
+        return
     other = Subscriber.objects.filter(email=new_email).first()
     if other is not None:
         _link_send(other)
@@ -370,153 +415,3 @@ def subscriber_suppress(
             action=ConsentRecord.Action.UNSUBSCRIBE,
             meta=meta or ConsentMeta(note=f"suppressed: {reason}"),
         )
-
-
-# --- Import ----------------------------------------------------------------------------------
-
-
-IMPORT_COLUMNS = (
-    "email",
-    "topics",
-    "keywords",
-    "exclude",
-    "frequency",
-    "send_hour",
-    "timezone",
-    "max_papers",
-)
-
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
-    skipped: list[tuple[int, str, str]] = field(default_factory=list)  # (line, email, reason)
-    to_confirm: list[Subscriber] = field(default_factory=list)
-    mail_failed: list[str] = field(default_factory=list)  # addresses whose confirmation failed
-
-
-def _bounded_int(text: str, *, name: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise ValidationError(
-            f"{name} must be a whole number from {low} to {high}, got {text[:20]!r}"
-        )
-    return value
-
-
-def _import_row_parse(row: dict[str, str], topics_by_slug: dict[str, Topic]) -> tuple[str, dict]:
-    """One CSV row -> (normalised address, preferences); empty cells leave a preference alone."""
-    cell = {name: (row.get(name) or "").strip() for name in IMPORT_COLUMNS}
-    email = address_normalise(cell["email"])
-    preferences: dict = {}
-    if cell["topics"]:
-        slugs = list(
-            dict.fromkeys(s.strip().lower() for s in cell["topics"].split(";") if s.strip())
-        )
-        unknown = [s[:40] for s in slugs if s not in topics_by_slug]
-        if unknown:
-            raise ValidationError(f"unknown topic {', '.join(unknown)}")
-        preferences["topics"] = [topics_by_slug[s] for s in slugs]
-    if cell["keywords"]:
-        preferences["keywords"] = terms_parse(cell["keywords"], label="keywords")
-    if cell["exclude"]:
-        preferences["excluded_terms"] = terms_parse(cell["exclude"], label="excluded terms")
-    if cell["frequency"]:
-        preferences["frequency"], preferences["weekday"] = frequency_parse(cell["frequency"])
-    if cell["send_hour"]:
-        preferences["send_hour"] = _bounded_int(cell["send_hour"], name="send_hour", low=0, high=23)
-    if cell["timezone"]:
-        preferences["timezone"] = timezone_validate(cell["timezone"])
-    if cell["max_papers"]:
-        preferences["max_papers"] = _bounded_int(
-            cell["max_papers"], name="max_papers", low=1, high=50
-        )
-    return email, preferences
-
-
-def subscribers_import(
-    *, records: Iterable[tuple[int, dict[str, str]]], confirmed: bool, dry_run: bool, note: str
-) -> ImportReport:
-    """Create or update subscribers from CSV rows ``(line number, row)``.
-
-    Idempotent: a second run changes nothing. Never touches a suppressed, unsubscribed, bounced or
-    complained address. New subscribers are active only when ``confirmed``; otherwise they are
-    pending and get a confirmation email (not on a dry run). Nothing is written on a dry run.
-    """
-    report = ImportReport()
-    meta = ConsentMeta(user_agent="import_subscribers", form_version="import", note=note)
-    suppressed = set(SuppressedAddress.objects.values_list("address_hash", flat=True))
-    topics_by_slug = {t.slug: t for t in Topic.objects.all()}
-    seen: set[str] = set()
-    with transaction.atomic():
-        for line, row in records:
-            shown = (row.get("email") or "").strip()[:80]
-            try:
-                email, preferences = _import_row_parse(row, topics_by_slug)
-            except ValidationError as error:
-                report.skipped.append((line, shown, "; ".join(error.messages)))
-                continue
-            if email in seen:
-                report.skipped.append((line, email, "duplicate of an earlier line"))
-                continue
-            seen.add(email)
-            if any(h in suppressed for h in address_hashes(email)):
-                report.skipped.append(
-                    (line, email, "suppressed: it returns only by signing up and confirming")
-                )
-                continue
-            outcome = _import_one(email, preferences, confirmed=confirmed, meta=meta, report=report)
-            if outcome:
-                report.skipped.append((line, email, outcome))
-        if dry_run:
-            transaction.set_rollback(True)
-    if not dry_run:
-        for subscriber in report.to_confirm:
-            # One provider error must not stop the rest: the rows are stored, and staff can
-            # resend the confirmation from the admin.
-            try:
-                _link_send(subscriber)
-            except Exception:
-                logger.exception(
-                    "import: confirmation email to subscriber %s failed", subscriber.pk
-                )
-                report.mail_failed.append(subscriber.email)
-    return report
-
-
-def _import_one(
-    email: str, preferences: dict, *, confirmed: bool, meta: ConsentMeta, report: ImportReport
-) -> str:
-    """Create or update one subscriber; returns the reason when it was skipped, else ""."""
-    subscriber = Subscriber.objects.filter(email=email).first()
-    if subscriber is None:
-        subscriber = Subscriber.objects.create(
-            email=email,
-            status=Status.ACTIVE if confirmed else Status.PENDING,
-            confirmed_at=timezone.now() if confirmed else None,
-        )
-        _preferences_apply(subscriber, preferences)
-        consent_record(subscriber=subscriber, action=ConsentRecord.Action.IMPORT, meta=meta)
-        report.created += 1
-        if not confirmed:
-            report.to_confirm.append(subscriber)
-        return ""
-    if subscriber.status in STOPPED:
-        return f"{subscriber.status}: an import never resubscribes"
-    if subscriber.status == Status.PENDING and subscriber.unsubscribed_at is not None:
-        return "unsubscribed and not confirmed again: an import never resubscribes"
-    changed = _preferences_apply(subscriber, preferences)
-    if confirmed and subscriber.status == Status.PENDING:
-        Subscriber.objects.filter(pk=subscriber.pk).update(
-            status=Status.ACTIVE, confirmed_at=timezone.now()
-        )
-        changed = True
-    if not changed:
-        return "already up to date"
-    consent_record(subscriber=subscriber, action=ConsentRecord.Action.IMPORT, meta=meta)
-    report.updated += 1
-    return ""

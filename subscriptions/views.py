@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from subscriptions import selectors, services, tokens
 from subscriptions.forms import (
@@ -115,12 +115,12 @@ def signup(request: HttpRequest, *, extra_context: dict | None = None) -> HttpRe
     return render(request, "subscriptions/home.html", context)
 
 
-@require_GET
+@require_safe
 def check_inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/check_inbox.html")
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def new_link(request: HttpRequest) -> HttpResponse:
     """Ask for a fresh link by address; the answer never says whether the address is known."""
     form = NewLinkForm(request.POST or None)
@@ -138,7 +138,7 @@ def new_link(request: HttpRequest) -> HttpResponse:
 # --- Confirmation ----------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @with_token(Purpose.CONFIRM)
 def confirm(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     if request.method == "POST" and subscriber.status == Subscriber.Status.PENDING:
@@ -158,7 +158,7 @@ def _manage_links(subscriber: Subscriber) -> dict[str, str]:
 # --- Preference centre -----------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @with_token(Purpose.PREFERENCES)
 def preferences(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     saved = False
@@ -226,7 +226,7 @@ def email_change(request: HttpRequest, subscriber: Subscriber, token: str) -> Ht
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @with_token(Purpose.EMAIL_CHANGE)
 def email_change_confirm(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     if request.method == "POST":
@@ -236,7 +236,7 @@ def email_change_confirm(request: HttpRequest, subscriber: Subscriber, token: st
     return render(request, "subscriptions/email_change_confirm.html", {"subscriber": subscriber})
 
 
-@require_GET
+@require_safe
 @with_token(Purpose.PREFERENCES)
 def export(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     """Download my data: everything stored about the subscriber, as JSON."""
@@ -249,7 +249,7 @@ def export(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResp
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @with_token(Purpose.PREFERENCES)
 def delete(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     if request.method == "POST":
@@ -271,7 +271,7 @@ def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @with_token(Purpose.UNSUBSCRIBE)
 def unsubscribe(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
     """GET: a page with one button. POST: unsubscribe (the button, or a mail client's one-click)."""

@@ -29,6 +29,10 @@ VARIABLES = [
     "LOG_LEVEL",
     "MAILGUN_API_KEY",
     "MAILGUN_API_URL",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
 ]
 
 
@@ -47,7 +51,7 @@ def load_settings(monkeypatch, tmp_path):
     return load
 
 
-GOOD_KEY = "k" * 50
+GOOD_KEY = "tests-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 
 
 def test_debug_is_off_unless_set(load_settings):
@@ -85,6 +89,9 @@ def test_redis_visibility_timeout_outlasts_the_longest_task(load_settings):
 
 def test_embedded_default_needs_no_servers(load_settings):
     loaded = load_settings(DEBUG="1")
+    # One cache for every process (rate limits), in files under VAR_DIR.
+    assert loaded["CACHES"]["default"]["BACKEND"] == "newsletter.lib.filecache.SharedFileCache"
+    assert loaded["CACHES"]["default"]["LOCATION"].startswith(str(loaded["VAR_DIR"]))
     assert loaded["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert loaded["CELERY_BROKER_URL"].startswith("filesystem://")
     assert loaded["EMAIL_BACKEND"] == "newsletter.lib.outbox.OutboxBackend"
@@ -96,6 +103,8 @@ def test_embedded_default_needs_no_servers(load_settings):
         ({"DEBUG": "maybe"}, "DEBUG must be a boolean"),
         ({}, "SECRET_KEY is required when DEBUG is off"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 32 characters"),
+        ({"SECRET_KEY": "a" * 32}, "SECRET_KEY must have at least 10 distinct characters"),
+        ({"SECRET_KEY": "abcde" * 12}, "SECRET_KEY must have at least 10 distinct characters"),
         ({"DEBUG": "1", "SITE_URL": "papers.example.org"}, "SITE_URL must be a URL"),
         ({"DEBUG": "1", "DATABASE_URL": "mysql://db/x"}, "DATABASE_URL must be a URL"),
         ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a URL"),
@@ -148,3 +157,42 @@ def test_the_values_in_env_example_start_the_service(load_settings, monkeypatch,
     assert loaded["DEBUG"] is False
     assert loaded["EMAIL_BACKEND"] == "newsletter.lib.outbox.OutboxBackend"
     assert loaded["DEFAULT_FROM_EMAIL"] == "Daily Papers Digest <digest@localhost>"
+
+
+def test_hsts_subdomains_and_preload_come_from_the_environment(load_settings):
+    loaded = load_settings(SECRET_KEY=GOOD_KEY)
+    assert (loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"], loaded["SECURE_HSTS_PRELOAD"]) == (
+        False,
+        False,
+    )
+    loaded = load_settings(
+        SECRET_KEY=GOOD_KEY,
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+        SECURE_HSTS_PRELOAD="yes",
+    )
+    assert (loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"], loaded["SECURE_HSTS_PRELOAD"]) == (True, True)
+
+
+def test_the_deploy_check_finds_nothing_in_a_production_configuration(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    env.update(
+        DJANGO_SETTINGS_MODULE="newsletter.settings",
+        VAR_DIR=str(tmp_path),
+        SECRET_KEY="Kq8-xV2_pL5nR9tZ3wY7bC1dF4gH6jM0sA8eU2iO5kN7-Xr3Tq9Lz1Wv",
+        SITE_URL="https://papers.example.org",
+        ALLOWED_HOSTS="papers.example.org",
+        SECURE_SSL_REDIRECT="1",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+        SECURE_HSTS_PRELOAD="1",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout

@@ -66,7 +66,9 @@ def test_resend_asks_first_and_then_queues_only_uncertain_and_failed_ones(admin_
 
 def test_the_outbox_page_lists_and_renders_messages(admin_client, settings, tmp_path):
     settings.OUTBOX_DIR = tmp_path
-    message = EmailMultiAlternatives("Hello <there>", "Plain body", "a@example.org", ["b@example.org"])
+    message = EmailMultiAlternatives(
+        "Hello <there>", "Plain body", "a@example.org", ["b@example.org"]
+    )
     message.attach_alternative("<p>HTML body</p>", "text/html")
     get_connection("newsletter.lib.outbox.OutboxBackend").send_messages([message])
     listing = admin_client.get(URL + "outbox/").content.decode()

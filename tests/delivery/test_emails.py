@@ -72,7 +72,11 @@ def test_the_html_is_dark_mode_aware_has_no_images_and_short_lines():
 def test_a_very_long_value_is_folded_without_breaking_the_markup():
     long_keyword = " ".join(["word"] * 600)
     message = emails.confirmation(
-        to="r@example.com", confirm_url="https://x/c/", valid_days=7, topics=[], keywords=[long_keyword]
+        to="r@example.com",
+        confirm_url="https://x/c/",
+        valid_days=7,
+        topics=[],
+        keywords=[long_keyword],
     )
     html = message.alternatives[0][0]
     assert max(len(line) for line in html.splitlines()) <= emails.MAX_LINE
@@ -80,7 +84,11 @@ def test_a_very_long_value_is_folded_without_breaking_the_markup():
 
 
 def test_folding_never_splits_a_template_tag():
-    line = "<td>" + " ".join(["x"] * 500) + ' {% if a and b %}{{ value|default:"a b c" }}{% endif %}</td>'
+    line = (
+        "<td>"
+        + " ".join(["x"] * 500)
+        + ' {% if a and b %}{{ value|default:"a b c" }}{% endif %}</td>'
+    )
     folded = emails.lines_fold(line, width=80)
     assert all(len(part) <= 80 for part in folded.splitlines())
     assert '{% if a and b %}{{ value|default:"a b c" }}{% endif %}' in folded

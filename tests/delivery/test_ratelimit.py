@@ -7,8 +7,6 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-import pytest
-
 from newsletter.delivery import ratelimit
 from tests.helpers import require_service
 

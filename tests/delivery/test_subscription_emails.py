@@ -29,9 +29,7 @@ def signup(client, email: str):
     return client.post("/", {**data, "excluded_terms": "", "website": ""})
 
 
-def test_a_provider_outage_never_fails_a_signup_and_the_email_waits_in_the_ledger(
-    client, settings
-):
+def test_a_provider_outage_never_fails_a_signup_and_the_email_waits_in_the_ledger(client, settings):
     settings.EMAIL_BACKEND = "tests.delivery.backends.RaisingBackend"
     from tests.delivery.backends import RaisingBackend
 

@@ -49,7 +49,12 @@ def test_a_retry_is_nudged_only_once_it_is_due(subscriber, monkeypatch):
     monkeypatch.setattr("newsletter.delivery.tasks.deliveries_send_task.delay", lambda ids: None)
     delivery = enqueue_welcome(subscriber)
     old = timezone.now() - timedelta(minutes=10)
-    _age(delivery, state=State.RETRY, created_at=old, next_attempt_at=timezone.now() + timedelta(minutes=5))
+    _age(
+        delivery,
+        state=State.RETRY,
+        created_at=old,
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
     assert services.deliveries_sweep()["nudged"] == 0
     _age(delivery, next_attempt_at=old)
     assert services.deliveries_sweep()["nudged"] == 1

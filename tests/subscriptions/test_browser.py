@@ -136,3 +136,75 @@ def test_a_reader_signs_up_confirms_tunes_and_unsubscribes(browser_page, live_se
         "05-preferences.png", "06-preferences-saved.png", "07-unsubscribe.png",
         "08-unsubscribed.png", "09-home-phone.png",
     ]  # fmt: skip
+
+
+def test_no_page_breaks_the_content_security_policy(browser_page, live_server, settings):
+    """Every page a reader or staff member sees sends the policy and violates none of it."""
+    from django.contrib.auth import get_user_model
+
+    from subscriptions import tokens
+
+    settings.SITE_URL = live_server.url
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Topic.objects.create(slug="c-llms", name="CSP LLMs", group="Language", description="LLMs.")
+    subscriber = Subscriber.objects.create(
+        email="csp@example.com", status="pending", pending_email="csp-new@example.com"
+    )
+    get_user_model().objects.create_superuser("csp-staff", "staff@example.com", "csp-pass-4242")
+    page = browser_page
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            violations.append(f"{page.url}: {m.text}")
+            if "Content Security Policy" in m.text
+            else None
+        ),
+    )
+
+    def visit(url: str) -> None:
+        response = page.goto(url)
+        assert "script-src 'self'" in response.headers["content-security-policy"], url
+        page.wait_for_load_state("load")
+
+    # The listener does hear a violation: an inline style is refused and reported.
+    visit(live_server.url + "/")
+    page.evaluate("document.body.setAttribute('style', 'color: red')")
+    page.wait_for_timeout(200)
+    assert violations, "a refused inline style must show in the console"
+    violations.clear()
+
+    base = live_server.url
+    for url in [
+        base + "/",
+        base + "/check-your-inbox/",
+        base + "/new-link/",
+        base + "/confirm/not-a-real-token/",
+        tokens.preferences_url(subscriber),
+        tokens.preferences_url(subscriber) + "delete/",
+        tokens.unsubscribe_url(subscriber),
+        tokens.email_change_url(subscriber),
+        tokens.confirm_url(subscriber),
+    ]:
+        visit(url)
+    page.get_by_role("button", name="Yes, subscribe me").click()
+    page.get_by_role("heading", name="You are subscribed").wait_for()
+    visit(tokens.preferences_url(subscriber))
+    page.get_by_role("button", name="Save preferences").click()  # no topic, no keyword: errors
+    page.get_by_text("Choose at least one topic or type a keyword.").first.wait_for()
+    visit(tokens.unsubscribe_url(subscriber))
+    page.get_by_role("button", name="Unsubscribe").click()
+    page.get_by_role("heading", name="You are unsubscribed").wait_for()
+    visit(base + "/")
+    page.get_by_role("button", name="Subscribe").click()  # the form with its errors
+    page.wait_for_load_state("load")
+
+    visit(base + "/admin/login/")
+    page.get_by_label("Username").fill("csp-staff")
+    page.get_by_label("Password").fill("csp-pass-4242")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Run the newsletter").wait_for()
+    for path in ["/admin/subscriptions/subscriber/", f"/admin/subscriptions/subscriber/{subscriber.pk}/change/", "/admin/subscriptions/topic/add/"]:  # fmt: skip
+        visit(base + path)
+    page.wait_for_timeout(300)
+    assert violations == []

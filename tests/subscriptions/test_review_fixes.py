@@ -9,6 +9,7 @@ from django.core.management import call_command
 from subscriptions import services, tokens
 from subscriptions.addresses import address_hash, address_normalise
 from subscriptions.models import Subscriber, SuppressedAddress
+from subscriptions.preferences import Preferences
 from tests.subscriptions.conftest import link_in, sent_mail, signup_data
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def test_a_strangers_signup_does_not_change_an_unsubscribed_subscription(client,
     subscriber = Subscriber.objects.create(email="reader@example.com", status="active")
     services.subscriber_update_preferences(
         subscriber=subscriber,
-        preferences={"keywords": ["protein folding"], "topics": [topics[0]]},
+        preferences=Preferences(keywords=["protein folding"], topics=[topics[0]]),
         meta=services.ConsentMeta(),
     )
     Subscriber.objects.filter(pk=subscriber.pk).update(confirmed_at="2026-01-01T00:00:00Z")

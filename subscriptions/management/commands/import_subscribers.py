@@ -1,4 +1,4 @@
-"""Import subscribers from a CSV file with the columns ``services.IMPORT_COLUMNS``."""
+"""Import subscribers from a CSV file with the columns ``importing.IMPORT_COLUMNS``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from subscriptions.services import IMPORT_COLUMNS, subscribers_import
+from subscriptions.importing import IMPORT_COLUMNS, subscribers_import
 
 
 class Command(BaseCommand):
