@@ -39,7 +39,7 @@ from django.utils import timezone
 from newsletter.delivery.models import Delivery
 from newsletter.digests import schedule
 from newsletter.digests.models import DailyRun, Digest
-from newsletter.digests.services import digests_build, digests_enqueue
+from newsletter.digests.services import digest_key, digests_build, digests_enqueue
 from newsletter.matching.services import document_frequencies, paper_vectors_ensure
 from newsletter.papers import daily as papers_daily
 from newsletter.papers.models import IngestRun, ListingEntry, Source
@@ -74,7 +74,8 @@ def daily_run_start(*, day: date, now: datetime, dispatch: Dispatch) -> tuple[Da
     if not created:
         return run, False
     plan = papers_daily.sources_due(day=day, today=day)
-    run.ingest_expected = [[source_id, due.isoformat()] for source_id, due in plan.due]
+    # Catch-up days of dated sources are fetched too, but only the day's own listings are waited for.
+    run.ingest_expected = [[source_id, due.isoformat()] for source_id, due in plan.due if due == day]
     run.notes = "".join(f"{name}: {why}\n" for name, why in plan.skipped)
     run.stages = {"ingest": {"status": "running", "started_at": now.isoformat()}}
     run.save(update_fields=["ingest_expected", "notes", "stages", "updated_at"])
@@ -140,6 +141,15 @@ def _stage_done(run: DailyRun, name: str, now: datetime, status: str, **counts) 
 # --- Ingesting ------------------------------------------------------------------------------
 
 
+def daily_run_ingest_unstarted(*, run: DailyRun, dispatch: Dispatch) -> int:
+    """Hand out again each expected ingest that never started (``run_daily`` does them itself
+    when the run was begun by beat but no worker took the tasks)."""
+    todo = [key for key, status in _ingest_outcomes(run).items() if status == ""]
+    for source_id, day in todo:
+        dispatch.ingest(source_id, date.fromisoformat(day))
+    return len(todo)
+
+
 def _ingest_outcomes(run: DailyRun) -> dict[tuple[int, str], str]:
     """The latest status of each expected (source, day) since the run began ("" = not started)."""
     expected = {(int(sid), day) for sid, day in run.ingest_expected}
@@ -149,7 +159,7 @@ def _ingest_outcomes(run: DailyRun) -> dict[tuple[int, str], str]:
     runs = IngestRun.objects.filter(
         source_id__in={sid for sid, _ in expected},
         listing_date__in={date.fromisoformat(day) for _, day in expected},
-        started_at__gte=run.started_at - timedelta(minutes=1),
+        started_at__gte=min(run.started_at, run.created_at) - timedelta(minutes=1),
     ).order_by("started_at", "pk")
     for source_id, listing_date, status in runs.values_list("source_id", "listing_date", "status"):
         key = (source_id, listing_date.isoformat())
@@ -309,28 +319,33 @@ def digests_chunk_process(*, day: date, subscriber_ids: list[int], weekly: bool)
 
 
 def _send_due(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
+    """Hand out the subscribers who came due since the last hand-out; and, when that was more
+    than ``DAILY_STALL_MINUTES`` ago, again those handed out then who still have no digest."""
+    through = run.dispatched_through
+    if through is not None and through >= now:
+        return
     stall = timedelta(minutes=settings.DAILY_STALL_MINUTES)
     stalled = run.dispatched_at is not None and run.dispatched_at <= now - stall
-    after = None if stalled else run.dispatched_through
-    if after is not None and after >= now:
-        return
-    due = subscribers_due(day=run.day, until=now, after=after)
-    # Claim this dispatch: a concurrent tick or sweep that read the same row hands out nothing.
+    due = subscribers_due(day=run.day, until=now, after=through)
+    stale = subscribers_due(day=run.day, until=through) if stalled and through else Due()
+    handed = bool(due) or bool(stale)
+    # Claim this hand-out: a concurrent tick or sweep that read the same row hands out nothing.
     claimed = DailyRun.objects.filter(
-        pk=run.pk, dispatched_at=run.dispatched_at, dispatched_through=run.dispatched_through
-    ).update(dispatched_at=now if (due or run.dispatched_at is None) else run.dispatched_at,
-             dispatched_through=now)
-    if not claimed:
-        run.refresh_from_db()
-        return
+        pk=run.pk, dispatched_at=run.dispatched_at, dispatched_through=through
+    ).update(dispatched_at=now if handed else run.dispatched_at, dispatched_through=now)
     run.refresh_from_db()
-    if stalled and due:
-        run.notes += f"{now:%Y-%m-%d %H:%M} UTC: {len(due)} subscribers handed out again after a stall\n"
+    if not claimed:
+        return
+    if stale:
+        run.notes += f"{now:%Y-%m-%d %H:%M} UTC: {len(stale)} subscribers handed out again after a stall\n"
         DailyRun.objects.filter(pk=run.pk).update(notes=run.notes)
-        logger.warning("daily_run stall day=%s requeued=%d", run.day, len(due))
+        logger.warning("daily_run stall day=%s requeued=%d", run.day, len(stale))
     if stalled:
-        _deliveries_missing_enqueue(run.day, before=now - stall)
-    for weekly, ids in ((False, due.daily), (True, due.weekly)):
+        _deliveries_missing_enqueue(run.day)
+    for weekly, ids in (
+        (False, due.daily + stale.daily),
+        (True, due.weekly + stale.weekly),
+    ):
         for chunk in chunks(ids):
             dispatch.chunk(run.day, chunk, weekly)
     if due:
@@ -338,21 +353,23 @@ def _send_due(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
         _stage(run, "sending", dispatched=stage.get("dispatched", 0) + len(due))
 
 
-def _deliveries_missing_enqueue(day: date, *, before: datetime) -> int:
-    """Digests built before ``before`` whose email was never queued (the worker died between)."""
-    queued = set(
-        Delivery.objects.filter(kind="digest", key__endswith=f":{day.isoformat()}").values_list(
-            "key", flat=True
-        )
+def _deliveries_missing_enqueue(day: date) -> int:
+    """Queue the email of each digest of ``day`` that should have one and has none (its worker
+    died between building and queueing). Queueing is idempotent, so a chunk still at work is
+    not disturbed. Two counts first: usually nothing is missing."""
+    wanted = Digest.objects.filter(day=day).filter(
+        Q(papers_count__gt=0) | Q(subscriber__quiet_day_note=True)
     )
-    digests = [
+    queued = Delivery.objects.filter(kind="digest", key__endswith=f":{day.isoformat()}")
+    if queued.count() >= wanted.count():
+        return 0
+    keys = set(queued.values_list("key", flat=True))
+    missing = [
         digest
-        for digest in Digest.objects.filter(day=day, created_at__lt=before).select_related(
-            "subscriber"
-        )
-        if f"{digest.subscriber_id}:{day.isoformat()}" not in queued
+        for digest in wanted.select_related("subscriber")
+        if digest_key(subscriber_id=digest.subscriber_id, day=day) not in keys
     ]
-    return len(digests_enqueue(digests=digests)) if digests else 0
+    return len(digests_enqueue(digests=missing)) if missing else 0
 
 
 def deliveries_by_state(*, day: date) -> dict[str, int]:
@@ -416,7 +433,9 @@ def run_late(*, now: datetime) -> str:
     run = DailyRun.objects.filter(day=day).first()
     grace = timedelta(minutes=settings.DAILY_STALL_MINUTES)
     if run is None:
-        if now > schedule.run_start(day=day, hour=hour) + timedelta(hours=1) + grace:
+        # A new installation has no run before today's: nothing is late until one has happened.
+        started_before = DailyRun.objects.filter(day__lt=day).exists()
+        if started_before and now > schedule.run_start(day=day, hour=hour) + timedelta(hours=1) + grace:
             return f"the run of {day} has not started"
         return ""
     if run.state in (State.INGESTING, State.MATCHING) and now > run.ingest_deadline + grace:

@@ -27,6 +27,8 @@ class DailyRun(models.Model):
         help_text="Digests wait for late sources until then, and go out without them after."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Wall-clock creation (``started_at`` is the run's own clock, which a replay may set).
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # (source id, ISO day) pairs the ingest fetches, and how often each was tried again.
     ingest_expected = models.JSONField(default=list, blank=True)
