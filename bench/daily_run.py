@@ -127,8 +127,9 @@ def papers_store(count: int, day: date) -> int:
     from newsletter.papers.sources import parse_listing
 
     records = []
-    inputs = sorted((ROOT / "tests/data/listings").glob("*.txt")) + [
-        ROOT / "tests/data/arxiv/api_query_100_entries.atom.xml"
+    inputs = [
+        *sorted((ROOT / "tests/data/listings").glob("*.txt")),
+        ROOT / "tests/data/arxiv/api_query_100_entries.atom.xml",
     ]
     seen = set()
     for path in inputs:
@@ -228,14 +229,20 @@ def queries_table(subscriber_ids: list[int]) -> list[dict]:
         entries = ListingEntry.objects.filter(listing_date=DAY).order_by("rank")[:papers]
         ListingEntry.objects.bulk_create(
             [
-                ListingEntry(paper_id=e.paper_id, origin="bench copy", listing_date=day, rank=e.rank)
+                ListingEntry(
+                    paper_id=e.paper_id, origin="bench copy", listing_date=day, rank=e.rank
+                )
                 for e in entries
             ]
         )
         for size, start in ((20, 0), (100, 20)):
             ids = subscriber_ids[start : start + size]
             rows.append(
-                {"papers": papers, "chunk": size, "queries_per_digest": queries_per_digest(day, ids)}
+                {
+                    "papers": papers,
+                    "chunk": size,
+                    "queries_per_digest": queries_per_digest(day, ids),
+                }
             )
     return rows
 
@@ -339,9 +346,9 @@ def main(argv: list[str] | None = None) -> dict:
             run = DailyRun.objects.filter(day=DAY).first()
             if run and "candidates" not in marks and run.state == DailyRun.State.SENDING:
                 marks["candidates"] = time.monotonic()
-            if "candidates" in marks and "digests" not in marks:
-                if Digest.objects.filter(day=DAY).count() >= total:
-                    marks["digests"] = time.monotonic()
+            built = "candidates" in marks and "digests" not in marks
+            if built and Digest.objects.filter(day=DAY).count() >= total:
+                marks["digests"] = time.monotonic()
             if "digests" in marks:
                 waiting = Delivery.objects.filter(
                     kind="digest", state__in=("queued", "sending", "retry")
@@ -353,9 +360,9 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit("the run did not finish in time")
         end = marks["sent"]
         states = dict(
-            Delivery.objects.filter(kind="digest").values_list("state").annotate(
-                n=__import__("django.db.models", fromlist=["Count"]).Count("pk")
-            )
+            Delivery.objects.filter(kind="digest")
+            .values_list("state")
+            .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("pk"))
         )
         run = DailyRun.objects.get(day=DAY)
         sent = states.get("sent", 0)
@@ -406,17 +413,25 @@ def _wait_for_workers(app, count: int, timeout: float = 60) -> None:
 
 
 def _print(figures: dict) -> None:
-    print(f"daily run: {figures['subscribers']:,} subscribers x {figures['papers']} papers, "
-          f"{figures['workers']} worker processes, SMTP server in its own process")
-    print(f"  prepare (migrate, subscribers):   {figures['prepare_total_s']:>8.1f} s (not timed below)")
+    print(
+        f"daily run: {figures['subscribers']:,} subscribers x {figures['papers']} papers, "
+        f"{figures['workers']} worker processes, SMTP server in its own process"
+    )
+    print(
+        f"  prepare (migrate, subscribers):   {figures['prepare_total_s']:>8.1f} s (not timed below)"
+    )
     print(f"  ingest (store the day's papers):  {figures['stage_ingest_s']:>8.1f} s")
-    print(f"  tick -> candidates fixed:         {figures['stage_until_candidates_s']:>8.1f} s "
-          f"(matching stage {figures['stage_matching_s']} s)")
+    print(
+        f"  tick -> candidates fixed:         {figures['stage_until_candidates_s']:>8.1f} s "
+        f"(matching stage {figures['stage_matching_s']} s)"
+    )
     print(f"  build + queue every digest:       {figures['stage_build_and_queue_s']:>8.1f} s")
     print(f"  send the rest:                    {figures['stage_send_tail_s']:>8.1f} s")
     print(f"  total wall time (tick -> last):   {figures['wall_s']:>8.1f} s")
-    print(f"  digests {figures['digests']:,} ({figures['quiet_digests']:,} quiet: no email), "
-          f"emails sent {figures['emails_sent']:,}, received by SMTP {figures['smtp_received']:,}")
+    print(
+        f"  digests {figures['digests']:,} ({figures['quiet_digests']:,} quiet: no email), "
+        f"emails sent {figures['emails_sent']:,}, received by SMTP {figures['smtp_received']:,}"
+    )
     print(f"  emails per second end to end:     {figures['emails_per_s']:>8.1f}")
     print(f"  deliveries by state: {figures['deliveries']}")
     print("  peak memory (VmHWM):")
@@ -424,7 +439,9 @@ def _print(figures: dict) -> None:
         print(f"    {name:<36} {mb:>6} MB")
     print("  SQL queries per digest (build + send, measured in this process):")
     for row in figures["queries"]:
-        print(f"    {row['papers']:>3} papers, chunk of {row['chunk']:>3}: {row['queries_per_digest']:.2f}")
+        print(
+            f"    {row['papers']:>3} papers, chunk of {row['chunk']:>3}: {row['queries_per_digest']:.2f}"
+        )
 
 
 if __name__ == "__main__":

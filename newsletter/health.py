@@ -57,7 +57,7 @@ def _filesystem_broker_ok(options: dict) -> bool:
 
 
 def check_daily_run() -> str:
-    """"ok", or "late: <why>" when the current listing day's run is past its deadline."""
+    """ "ok", or "late: <why>" when the current listing day's run is past its deadline."""
     from django.utils import timezone
 
     from newsletter.digests.daily import run_late

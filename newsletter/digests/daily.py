@@ -75,7 +75,9 @@ def daily_run_start(*, day: date, now: datetime, dispatch: Dispatch) -> tuple[Da
         return run, False
     plan = papers_daily.sources_due(day=day, today=day)
     # Catch-up days of dated sources are fetched too, but only the day's own listings are waited for.
-    run.ingest_expected = [[source_id, due.isoformat()] for source_id, due in plan.due if due == day]
+    run.ingest_expected = [
+        [source_id, due.isoformat()] for source_id, due in plan.due if due == day
+    ]
     run.notes = "".join(f"{name}: {why}\n" for name, why in plan.skipped)
     run.stages = {"ingest": {"status": "running", "started_at": now.isoformat()}}
     run.save(update_fields=["ingest_expected", "notes", "stages", "updated_at"])
@@ -127,7 +129,9 @@ def _stage(run: DailyRun, name: str, **values) -> dict:
 def _stage_done(run: DailyRun, name: str, now: datetime, status: str, **counts) -> None:
     started = run.stages.get(name, {}).get("started_at")
     seconds = (now - datetime.fromisoformat(started)).total_seconds() if started else 0.0
-    _stage(run, name, status=status, finished_at=now.isoformat(), seconds=round(seconds, 3), **counts)
+    _stage(
+        run, name, status=status, finished_at=now.isoformat(), seconds=round(seconds, 3), **counts
+    )
     logger.info(
         "daily_run stage=%s day=%s status=%s seconds=%.1f %s",
         name,
@@ -274,9 +278,10 @@ def _slot_filter(day: date, slots: Iterable[tuple[str, int]]) -> Q:
         daily_q |= Q(timezone=tz, send_hour__in=hours)
     for (tz, weekday), hours in by_weekday.items():
         weekly_q |= Q(timezone=tz, send_hour__in=hours, weekday=weekday)
-    return Q(frequency=Subscriber.Frequency.DAILY) & daily_q | Q(
-        frequency=Subscriber.Frequency.WEEKLY
-    ) & weekly_q
+    return (
+        Q(frequency=Subscriber.Frequency.DAILY) & daily_q
+        | Q(frequency=Subscriber.Frequency.WEEKLY) & weekly_q
+    )
 
 
 def subscribers_due(
@@ -337,7 +342,9 @@ def _send_due(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
     if not claimed:
         return
     if stale:
-        run.notes += f"{now:%Y-%m-%d %H:%M} UTC: {len(stale)} subscribers handed out again after a stall\n"
+        run.notes += (
+            f"{now:%Y-%m-%d %H:%M} UTC: {len(stale)} subscribers handed out again after a stall\n"
+        )
         DailyRun.objects.filter(pk=run.pk).update(notes=run.notes)
         logger.warning("daily_run stall day=%s requeued=%d", run.day, len(stale))
     if stalled:
@@ -394,8 +401,13 @@ def _finish_check(run: DailyRun, now: datetime) -> None:
     quiet = digests.filter(papers_count=0).count()
     trouble = sum(states.get(state, 0) for state in TROUBLE)
     _stage_done(
-        run, "sending", now, "ok" if not trouble else "partial",
-        digests=digests.count(), quiet=quiet, **states,
+        run,
+        "sending",
+        now,
+        "ok" if not trouble else "partial",
+        digests=digests.count(),
+        quiet=quiet,
+        **states,
     )
     problems = trouble or run.stages.get("ingest", {}).get("status") == "partial"
     _set_state(run, State.PARTIAL if problems else State.DONE, now)
@@ -405,7 +417,9 @@ def _finish_check(run: DailyRun, now: datetime) -> None:
 
 
 def runs_open(*, now: datetime) -> list[DailyRun]:
-    return list(DailyRun.objects.filter(state__in=DailyRun.OPEN, day__lte=now.date()).order_by("day"))
+    return list(
+        DailyRun.objects.filter(state__in=DailyRun.OPEN, day__lte=now.date()).order_by("day")
+    )
 
 
 def daily_tick(*, now: datetime, dispatch: Dispatch, start: bool = True) -> list[DailyRun]:
@@ -435,7 +449,10 @@ def run_late(*, now: datetime) -> str:
     if run is None:
         # A new installation has no run before today's: nothing is late until one has happened.
         started_before = DailyRun.objects.filter(day__lt=day).exists()
-        if started_before and now > schedule.run_start(day=day, hour=hour) + timedelta(hours=1) + grace:
+        if (
+            started_before
+            and now > schedule.run_start(day=day, hour=hour) + timedelta(hours=1) + grace
+        ):
             return f"the run of {day} has not started"
         return ""
     if run.state in (State.INGESTING, State.MATCHING) and now > run.ingest_deadline + grace:

@@ -77,7 +77,8 @@ class DailyRunAdmin(admin.ModelAdmin):
                         {
                             key: value
                             for key, value in run.stages.get(name, {}).items()
-                            if key not in ("status", "seconds", "started_at", "finished_at", "error")
+                            if key
+                            not in ("status", "seconds", "started_at", "finished_at", "error")
                         }
                     ),
                     run.stages.get(name, {}).get("error", ""),

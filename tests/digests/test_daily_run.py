@@ -117,10 +117,18 @@ def test_each_reader_is_handed_out_once_when_their_local_hour_has_come():
 def test_weekly_readers_get_the_best_of_the_week_only_on_their_weekday():
     listing_for(DAY)
     wednesday = DAY + timedelta(days=1)  # the Berlin digest of 3 March goes out on 4 March
-    on_day = reader("weekly@example.com", keywords=["diffusion"], frequency="weekly",
-                    weekday=wednesday.weekday())
-    reader("other-day@example.com", keywords=["diffusion"], frequency="weekly",
-           weekday=(wednesday.weekday() + 1) % 7)
+    on_day = reader(
+        "weekly@example.com",
+        keywords=["diffusion"],
+        frequency="weekly",
+        weekday=wednesday.weekday(),
+    )
+    reader(
+        "other-day@example.com",
+        keywords=["diffusion"],
+        frequency="weekly",
+        weekday=(wednesday.weekday() + 1) % 7,
+    )
     recorder = Recorder(run_chunks=True)
     daily.daily_tick(now=START + timedelta(hours=8), dispatch=recorder.dispatch())
     assert [(ids, weekly) for _, ids, weekly in recorder.chunks] == [([on_day.pk], True)]
@@ -165,8 +173,9 @@ def test_paused_readers_are_not_due():
 
 
 def test_healthz_answers_503_when_the_run_is_past_its_deadline(client, time_machine):
-    DailyRun.objects.create(day=DAY - timedelta(days=1), state="done", started_at=START,
-                            ingest_deadline=START)
+    DailyRun.objects.create(
+        day=DAY - timedelta(days=1), state="done", started_at=START, ingest_deadline=START
+    )
     source()
     daily.daily_run_start(day=DAY, now=START, dispatch=Recorder().dispatch())
     time_machine.move_to(START + timedelta(hours=1), tick=False)
@@ -175,12 +184,16 @@ def test_healthz_answers_503_when_the_run_is_past_its_deadline(client, time_mach
     time_machine.move_to(START + timedelta(hours=2, minutes=30), tick=False)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["daily_run"] == f"late: the run of {DAY} is still ingesting past its deadline"
+    assert (
+        response.json()["daily_run"]
+        == f"late: the run of {DAY} is still ingesting past its deadline"
+    )
 
 
 def test_healthz_answers_503_when_the_days_run_never_started(client, time_machine):
-    DailyRun.objects.create(day=DAY - timedelta(days=1), state="done", started_at=START,
-                            ingest_deadline=START)
+    DailyRun.objects.create(
+        day=DAY - timedelta(days=1), state="done", started_at=START, ingest_deadline=START
+    )
     time_machine.move_to(START + timedelta(hours=2), tick=False)
     response = client.get("/healthz")
     assert response.status_code == 503

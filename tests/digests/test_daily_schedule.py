@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,7 +36,7 @@ def test_across_a_changeover_every_day_has_one_send_at_the_local_hour_on_its_own
     dates = [moment.date() for moment in local]
     assert dates == sorted(set(dates)), "a local day got two digests"
     # Consecutive listing days land on consecutive local days: none is skipped.
-    assert all((b - a).days == 1 for a, b in zip(dates, dates[1:], strict=False))
+    assert all((b - a).days == 1 for a, b in itertools.pairwise(dates))
     # 02:00 does not exist on the spring-forward night: that one goes at 03:00.
     assert all(moment.hour == hour or (hour == 2 and moment.hour == 3) for moment in local)
 

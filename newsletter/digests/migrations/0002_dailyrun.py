@@ -4,34 +4,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('digests', '0001_initial'),
+        ("digests", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailyRun',
+            name="DailyRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True, verbose_name='listing day')),
-                ('state', models.CharField(choices=[('ingesting', 'Ingesting'), ('matching', 'Matching'), ('sending', 'Sending'), ('done', 'Done'), ('partial', 'Done, with problems'), ('failed', 'Failed')], db_index=True, default='ingesting', max_length=12)),
-                ('started_at', models.DateTimeField()),
-                ('ingest_deadline', models.DateTimeField(help_text='Digests wait for late sources until then, and go out without them after.')),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ingest_expected', models.JSONField(blank=True, default=list)),
-                ('ingest_retries', models.JSONField(blank=True, default=dict)),
-                ('candidates', models.PositiveIntegerField(blank=True, null=True)),
-                ('quiet_reason', models.CharField(blank=True, max_length=300)),
-                ('stages', models.JSONField(blank=True, default=dict)),
-                ('notes', models.TextField(blank=True, help_text='Late or failed sources, stalls found, ...')),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('dispatched_through', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField(unique=True, verbose_name="listing day")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("ingesting", "Ingesting"),
+                            ("matching", "Matching"),
+                            ("sending", "Sending"),
+                            ("done", "Done"),
+                            ("partial", "Done, with problems"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="ingesting",
+                        max_length=12,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                (
+                    "ingest_deadline",
+                    models.DateTimeField(
+                        help_text="Digests wait for late sources until then, and go out without them after."
+                    ),
+                ),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("ingest_expected", models.JSONField(blank=True, default=list)),
+                ("ingest_retries", models.JSONField(blank=True, default=dict)),
+                ("candidates", models.PositiveIntegerField(blank=True, null=True)),
+                ("quiet_reason", models.CharField(blank=True, max_length=300)),
+                ("stages", models.JSONField(blank=True, default=dict)),
+                (
+                    "notes",
+                    models.TextField(
+                        blank=True, help_text="Late or failed sources, stalls found, ..."
+                    ),
+                ),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                ("dispatched_through", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-day'],
+                "ordering": ["-day"],
             },
         ),
     ]

@@ -34,7 +34,9 @@ def _moment(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--now must be an ISO time (2026-03-29T05:00Z), not {value!r}") from None
+        raise CommandError(
+            f"--now must be an ISO time (2026-03-29T05:00Z), not {value!r}"
+        ) from None
     return moment if moment.tzinfo else timezone.make_aware(moment, timezone.utc)
 
 
@@ -92,7 +94,9 @@ class Command(BaseCommand):
         delivery_ids = daily.digests_chunk_process(day=day, subscriber_ids=ids, weekly=weekly)
         for start in range(0, len(delivery_ids), settings.DELIVERY_BATCH_SIZE):
             self.sent.update(
-                deliveries_send(delivery_ids=delivery_ids[start : start + settings.DELIVERY_BATCH_SIZE])
+                deliveries_send(
+                    delivery_ids=delivery_ids[start : start + settings.DELIVERY_BATCH_SIZE]
+                )
             )
         bar.update(len(ids))
 
@@ -109,7 +113,9 @@ class Command(BaseCommand):
             f"({digests.filter(papers_count=0).count()} quiet)"
         )
         self.stdout.write("sent by this run: " + _counts(self.sent))
-        self.stdout.write("digest emails of the day: " + _counts(daily.deliveries_by_state(day=run.day)))
+        self.stdout.write(
+            "digest emails of the day: " + _counts(daily.deliveries_by_state(day=run.day))
+        )
 
     def _dry_run(self, day: date, now: datetime) -> None:
         plan = papers_daily.sources_due(day=day, today=day)
