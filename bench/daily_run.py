@@ -260,6 +260,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--timeout", type=int, default=3600, help="Give up after this many s.")
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON only.")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the workers are stopped too
 
     base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/dpd"
     if not base.startswith("postgres"):
@@ -290,6 +291,7 @@ def main(argv: list[str] | None = None) -> dict:
     figures: dict = {"subscribers": args.subscribers, "workers": args.workers}
 
     clock = time.monotonic()
+    _say(f"creating {urlsplit(database_url).path.lstrip('/')} and migrating")
     database_create(database_url)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True
@@ -310,6 +312,7 @@ def main(argv: list[str] | None = None) -> dict:
     figures["papers"] = papers_store(args.papers, DAY)
     figures["stage_ingest_s"] = round(time.monotonic() - stored, 2)
     made = time.monotonic()
+    _say(f"{figures['papers']} papers stored; creating {args.subscribers:,} subscribers")
     subscribers_create(args.subscribers)
     figures["prepare_subscribers_s"] = round(time.monotonic() - made, 2)
     figures["prepare_total_s"] = round(time.monotonic() - clock, 2)
@@ -336,16 +339,28 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         time.sleep(1)
         _wait_for_workers(app, args.workers)
-        moment = datetime.combine(DAY + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+        # Beat's tick starts the day at 23:00 UTC; the sweep after it comes at a moment when
+        # every subscriber's hour has come, so the whole day goes out at once.
+        started = datetime.combine(DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=23)
+        everyone = started + timedelta(hours=26)
+        _say("workers ready; beat's tick and a sweep sent")
         start = time.monotonic()
-        app.send_task("daily.tick", kwargs={"now": moment.isoformat()})
+        app.send_task("daily.tick", kwargs={"now": started.isoformat()})
         marks: dict[str, float] = {}
         total = Subscriber.objects.count()
+        said = start
         while time.monotonic() - start < args.timeout:
             time.sleep(0.5)
+            if time.monotonic() - said > 15:
+                said = time.monotonic()
+                _say(
+                    f"digests {Digest.objects.filter(day=DAY).count():,}, emails received "
+                    f"{received.value:,}"
+                )
             run = DailyRun.objects.filter(day=DAY).first()
             if run and "candidates" not in marks and run.state == DailyRun.State.SENDING:
                 marks["candidates"] = time.monotonic()
+                app.send_task("daily.sweep", kwargs={"now": everyone.isoformat()})
             built = "candidates" in marks and "digests" not in marks
             if built and Digest.objects.filter(day=DAY).count() >= total:
                 marks["digests"] = time.monotonic()
@@ -393,6 +408,7 @@ def main(argv: list[str] | None = None) -> dict:
                 worker.wait(30)
             except subprocess.TimeoutExpired:
                 worker.kill()
+    _say("the day is out; measuring queries per digest")
     ids = list(Subscriber.objects.order_by("pk").values_list("pk", flat=True)[:120])
     figures["queries"] = queries_table(ids)
     sink.terminate()
@@ -401,6 +417,10 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         _print(figures)
     return figures
+
+
+def _say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def _wait_for_workers(app, count: int, timeout: float = 60) -> None:
