@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from newsletter.matching import engine, profiles  # noqa: E402
-from newsletter.matching.encoder import BATCH_SIZE, MODEL_DIR, Encoder, paper_text  # noqa: E402
+from newsletter.matching.encoder import MODEL_DIR, PAPER_BATCH_SIZE, Encoder, paper_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "benchmark"
 CACHE = ROOT / "var" / "bench"
@@ -102,7 +102,9 @@ def load_split(name: str) -> list[dict]:
 def embeddings(encoder: Encoder | None, texts: list[str], tag: str) -> np.ndarray | None:
     if encoder is None:
         return None
-    digest = hashlib.sha256(("\n".join(texts) + tag + f"/{BATCH_SIZE}").encode()).hexdigest()[:16]
+    digest = hashlib.sha256(("\n".join(texts) + tag + f"/{PAPER_BATCH_SIZE}").encode()).hexdigest()[
+        :16
+    ]
     path = CACHE / f"emb-{digest}.npy"
     if path.exists():
         return np.load(path)
@@ -333,10 +335,10 @@ class Evaluation:
             already_sent={},
             params=params,
         )
-        (rows,) = engine.top_picks(
+        top, counts = engine.top_picks(
             profiles=[profile], scores=scores, limit=len(cols), threshold=False
         )
-        return rows.tolist()
+        return top[0, : counts[0]].tolist()
 
     def label_ap(self, params: engine.Params) -> dict[str, dict[str, float]]:
         """{method: {label: AP}} over the human-labelled sentences."""

@@ -13,9 +13,9 @@ import re
 
 from gunicorn.glogging import Logger
 
-# The pages of signed links (subscriptions/urls.py; a test checks every ``<token>`` route).
+# The pages of signed links (subscriptions, feedback, digest web copies; a test checks every ``<token>`` route).
 _TOKEN_AFTER_PREFIX = re.compile(
-    r"(/(?:confirm|preferences|unsubscribe|email/confirm)/)[^/?#\s\"']+", re.IGNORECASE
+    r"(/(?:confirm|preferences|unsubscribe|email/confirm|feedback|d)/)[^/?#\s\"']+", re.IGNORECASE
 )
 
 

@@ -18,5 +18,9 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if settings.DEBUG and response.status_code >= 400:
+            # Django's debug error pages style themselves inline; under DEBUG only, they stay
+            # readable. Production error pages (and every page under DEBUG that works) get it.
+            return response
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "newsletter.papers",
     "newsletter.matching",
     "newsletter.delivery",
+    "newsletter.digests",
     "subscriptions",
 ]
 
@@ -134,8 +135,8 @@ else:
         "default": {
             "BACKEND": "newsletter.lib.filecache.SharedFileCache",
             "LOCATION": str(VAR_DIR / "cache"),
-            # Culling drops random entries: keep it far above the number of live rate-limit counters.
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
+            # Past this many files, expired entries go first, then random ones.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 
@@ -271,6 +272,11 @@ DELIVERY_SOFT_BOUNCE_LIMIT = env_int("DELIVERY_SOFT_BOUNCE_LIMIT", 3, minimum=1,
 DELIVERY_TRACK_EVENTS = env_bool("DELIVERY_TRACK_EVENTS", True)
 # An address that accepts "unsubscribe" mail, offered in List-Unsubscribe next to the https link.
 EMAIL_UNSUBSCRIBE_MAILTO = env_str("EMAIL_UNSUBSCRIBE_MAILTO")
+# The sender's postal address, shown in every email's footer (bulk-mail laws such as CAN-SPAM ask
+# for one).
+SENDER_POSTAL_ADDRESS = env_str("SENDER_POSTAL_ADDRESS")
+# Ask the email provider (through anymail) to track opens of digests with its pixel; we add none.
+DIGEST_OPEN_TRACKING = env_bool("DIGEST_OPEN_TRACKING", False)
 # The key of the suppression list's HMAC of addresses. Without it, one is derived from SECRET_KEY
 # (and changing SECRET_KEY would then forget the list): set it in production.
 SUPPRESSION_HASH_KEY = env_str("SUPPRESSION_HASH_KEY")

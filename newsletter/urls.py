@@ -16,4 +16,5 @@ urlpatterns = [
     path("anymail/", include("newsletter.delivery.urls")),
     path("", include("subscriptions.urls")),
     path("", include("newsletter.matching.urls")),
+    path("", include("newsletter.digests.urls")),
 ]

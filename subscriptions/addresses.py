@@ -75,6 +75,6 @@ def address_hash_legacy(address: str) -> str:
     return hashlib.sha256(_normalised_or_lowered(address).encode()).hexdigest()
 
 
-def address_hashes(address: str) -> list[str]:
+def address_hash_variants(address: str) -> list[str]:
     """Every hash an entry for ``address`` may be stored under (current first)."""
     return [address_hash(address), address_hash_legacy(address)]

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from subscriptions import selectors, services
-from subscriptions.addresses import address_hashes
+from subscriptions.addresses import address_hash_variants
 from subscriptions.forms import EmailField
 from subscriptions.models import ConsentRecord, Interest, Subscriber, SuppressedAddress, Topic
 
@@ -186,7 +186,7 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         # Staff type an address; the list holds only hashes.
         if "@" in search_term:
-            return queryset.filter(address_hash__in=address_hashes(search_term)), False
+            return queryset.filter(address_hash__in=address_hash_variants(search_term)), False
         return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

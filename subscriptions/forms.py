@@ -167,6 +167,12 @@ class PreferencesForm(GroupedTopicsMixin, InterestsMixin, forms.Form):
     format = forms.ChoiceField(
         label="Email format", choices=Subscriber.Format.choices, widget=forms.RadioSelect
     )
+    trending = forms.BooleanField(
+        label="Also show the day's most upvoted papers (\u201ctrending today\u201d)", required=False
+    )
+    quiet_day_note = forms.BooleanField(
+        label="On a day with nothing for me, send a one-line note anyway", required=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -186,6 +192,8 @@ class PreferencesForm(GroupedTopicsMixin, InterestsMixin, forms.Form):
             },
             "max_papers": subscriber.max_papers,
             "format": subscriber.format,
+            "trending": subscriber.trending,
+            "quiet_day_note": subscriber.quiet_day_note,
         }
 
     def preferences(self) -> Preferences:

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from subscriptions.addresses import address_hashes, address_normalise
+from subscriptions.addresses import address_hash_variants, address_normalise
 from subscriptions.models import (
     ConsentRecord,
     Subscriber,
@@ -126,7 +126,7 @@ def subscribers_import(
                 report.skipped.append((line, email, "duplicate of an earlier line"))
                 continue
             seen.add(email)
-            if any(h in suppressed for h in address_hashes(email)):
+            if any(h in suppressed for h in address_hash_variants(email)):
                 report.skipped.append(
                     (line, email, "suppressed: it returns only by signing up and confirming")
                 )

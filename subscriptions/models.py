@@ -108,6 +108,12 @@ class Subscriber(models.Model):
         default=10, validators=[MinValueValidator(1), MaxValueValidator(50)]
     )
     format = models.CharField(max_length=10, choices=Format, default=Format.HTML)
+    trending = models.BooleanField(
+        default=True, help_text="Add the day's most upvoted papers under the personal picks."
+    )
+    quiet_day_note = models.BooleanField(
+        default=False, help_text="On a day with nothing for them, send a one-line note."
+    )
     topics = models.ManyToManyField(Topic, blank=True, related_name="subscribers")
 
     # Bumping it revokes every link sent before.

@@ -25,6 +25,8 @@ class Preferences:
     timezone: str | None = None
     max_papers: int | None = None
     format: str | None = None
+    trending: bool | None = None
+    quiet_day_note: bool | None = None
 
     @classmethod
     def from_cleaned_data(cls, data: dict) -> Preferences:

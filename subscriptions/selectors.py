@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from subscriptions.addresses import address_hashes
+from subscriptions.addresses import address_hash_variants
 from subscriptions.models import Subscriber, SuppressedAddress, Topic
 
 
@@ -33,7 +33,10 @@ def topics_with_counts() -> QuerySet[Topic]:
 
 
 def address_is_suppressed(*, address: str) -> bool:
-    return SuppressedAddress.objects.filter(address_hash__in=address_hashes(address)).exists()
+    """True when the suppression list holds ``address`` (under the keyed or the legacy hash)."""
+    return SuppressedAddress.objects.filter(
+        address_hash__in=address_hash_variants(address)
+    ).exists()
 
 
 def subscribers_deliverable() -> QuerySet[Subscriber]:

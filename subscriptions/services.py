@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from subscriptions.addresses import address_hash, address_hash_legacy, address_hashes
+from subscriptions.addresses import address_hash, address_hash_variants
 from subscriptions.models import (
     ConsentRecord,
     Interest,
@@ -45,7 +45,7 @@ def address_blocked(*, email: str) -> bool:
     if Subscriber.objects.filter(email=email, status__in=BLOCKED).exists():
         return True
     return SuppressedAddress.objects.filter(
-        address_hash__in=address_hashes(email), reason__in=_BLOCKING_REASONS
+        address_hash__in=address_hash_variants(email), reason__in=_BLOCKING_REASONS
     ).exists()
 
 
@@ -85,7 +85,16 @@ _INTEREST_FIELDS = {
     "followed_authors": Interest.Kind.AUTHOR,
     "liked_papers": Interest.Kind.PAPER,
 }
-_PLAIN_FIELDS = ("frequency", "weekday", "send_hour", "timezone", "max_papers", "format")
+_PLAIN_FIELDS = (
+    "frequency",
+    "weekday",
+    "send_hour",
+    "timezone",
+    "max_papers",
+    "format",
+    "trending",
+    "quiet_day_note",
+)
 
 
 def preferences_apply(*, subscriber: Subscriber, preferences: Preferences) -> bool:
@@ -114,7 +123,7 @@ def preferences_apply(*, subscriber: Subscriber, preferences: Preferences) -> bo
 
 def _suppression_lift(address: str) -> None:
     # The owner of the address has just proved they want mail again.
-    SuppressedAddress.objects.filter(address_hash__in=address_hashes(address)).delete()
+    SuppressedAddress.objects.filter(address_hash__in=address_hash_variants(address)).delete()
 
 
 # --- Link emails -----------------------------------------------------------------------------
@@ -311,9 +320,7 @@ def subscriber_block_lift(*, subscriber: Subscriber, meta: ConsentMeta) -> bool:
 
 def address_block_lift(*, email: str = "", address_hashes: Iterable[str] = ()) -> int:
     """Let forms mail a bounced or complained address again (it stays suppressed for imports)."""
-    hashes = [*address_hashes]
-    if email:
-        hashes += [address_hash(email), address_hash_legacy(email)]
+    hashes = [*address_hashes, *(address_hash_variants(email) if email else [])]
     return SuppressedAddress.objects.filter(
         address_hash__in=hashes, reason__in=_BLOCKING_REASONS
     ).update(reason=SuppressedAddress.Reason.STAFF)
@@ -379,7 +386,7 @@ def subscriber_confirm_email_change(*, subscriber: Subscriber, meta: ConsentMeta
 
 
 def address_suppress(*, email: str, reason: str) -> None:
-    current, legacy = address_hashes(email)
+    current, legacy = address_hash_variants(email)
     # An entry from before the keyed hash is re-keyed, keeping its reason and date.
     SuppressedAddress.objects.filter(address_hash=legacy).update(address_hash=current)
     SuppressedAddress.objects.get_or_create(address_hash=current, defaults={"reason": reason})

@@ -18,27 +18,37 @@ Builder = Callable[["Delivery"], EmailMessage]
 
 _builders: dict[str, Builder] = {}
 _bypass: set[str] = set()
+_active_only: set[str] = set()
 
 
 class DeliverySkipped(Exception):
     """Raised by a builder when there is nothing to send (the delivery becomes "skipped")."""
 
 
-def register_builder(kind: str, builder: Builder, *, bypass_suppression: bool = False) -> None:
+def register_builder(
+    kind: str, builder: Builder, *, bypass_suppression: bool = False, active_only: bool = False
+) -> None:
     """Make ``builder(delivery) -> EmailMessage`` the builder of ``kind`` (re-registering replaces).
 
     ``bypass_suppression``: only for an email its recipient has just asked for (a confirmation
     link): the suppression list holds back everything else, the digest first of all.
+    ``active_only``: send only while the subscriber is active (the digest): a delivery whose
+    subscriber paused or unsubscribed after it was queued becomes "suppressed", unsent.
     """
     _builders[kind] = builder
-    if bypass_suppression:
-        _bypass.add(kind)
-    else:
-        _bypass.discard(kind)
+    for flag, kinds in ((bypass_suppression, _bypass), (active_only, _active_only)):
+        if flag:
+            kinds.add(kind)
+        else:
+            kinds.discard(kind)
 
 
 def bypasses_suppression(kind: str) -> bool:
     return kind in _bypass
+
+
+def needs_active_subscriber(kind: str) -> bool:
+    return kind in _active_only
 
 
 def builder_for(kind: str) -> Builder:

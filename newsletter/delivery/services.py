@@ -24,10 +24,15 @@ Public interface (other apps use only these, plus ``registry.register_builder``)
     Beat, every minute: nudges queued/retry rows whose task was lost, re-queues rows claimed but
     never handed to the provider, and marks rows handed over but never finished "uncertain".
 
-Building the message: ``registry.register_builder(kind, fn)`` where ``fn(delivery) ->
-EmailMessage`` builds it at send time from ``delivery.subscriber``, ``delivery.to_email`` and
-``delivery.payload`` (raise ``registry.DeliverySkipped`` when there is nothing to send). The ledger
-adds a stable ``Message-ID``, the ``List-Id`` and anymail metadata/tags carrying the delivery id.
+Building the message: ``registry.register_builder(kind, fn, active_only=True)`` where
+``fn(delivery) -> EmailMessage`` builds it at send time from ``delivery.subscriber``,
+``delivery.to_email`` and ``delivery.payload`` (raise ``registry.DeliverySkipped`` when there is
+nothing to send; ``active_only``: not sent unless the subscriber is still active). The builder
+sets subject, bodies and ``List-Unsubscribe`` (``subscriptions.tokens.list_unsubscribe_headers``);
+the ledger sets the recipient, a stable ``Message-ID``, the ``List-Id`` and anymail metadata/tags
+carrying the delivery id. ``newsletter.lib.emails.build(kind, ...)`` renders
+``templates/emails/<kind>.mjml`` (compiled once per process), ``<kind>.txt`` and
+``<kind>-subject.txt`` into a message.
 
 States: queued -> sending -> sent | retry (transient error: sent again after a backoff, up to
 ``DELIVERY_MAX_ATTEMPTS``) | failed (permanent; a recipient error also suppresses the address) |
@@ -43,6 +48,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
@@ -52,7 +58,12 @@ from django.utils import timezone
 from newsletter.delivery import errors
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.ratelimit import send_slot_wait
-from newsletter.delivery.registry import DeliverySkipped, builder_for, bypasses_suppression
+from newsletter.delivery.registry import (
+    DeliverySkipped,
+    builder_for,
+    bypasses_suppression,
+    needs_active_subscriber,
+)
 from newsletter.lib import emails
 from subscriptions.models import Subscriber, SuppressedAddress
 from subscriptions.selectors import address_is_suppressed
@@ -129,7 +140,7 @@ def _finish(delivery: Delivery, state: str, **fields) -> str:
     Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
         state=state, updated_at=timezone.now(), **fields
     )
-    return state
+    return str(state)
 
 
 def _domain() -> str:
@@ -165,6 +176,10 @@ def _suppression_reason(delivery: Delivery) -> str:
         return f"subscriber is {subscriber.status}"
     if address_is_suppressed(address=delivery.to_email):
         return "address is on the suppression list"
+    if needs_active_subscriber(delivery.kind) and (
+        subscriber is None or subscriber.status != Subscriber.Status.ACTIVE
+    ):
+        return f"subscriber is {subscriber.status if subscriber else 'gone'}"
     return ""
 
 
@@ -212,6 +227,8 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         return _finish(delivery, State.SUPPRESSED, last_error=reason)
     try:
         message = delivery_message_build(delivery=delivery)
+    except SoftTimeLimitExceeded:
+        raise  # nothing left: the sweep queues the row again
     except DeliverySkipped as skipped:
         return _finish(delivery, State.SKIPPED, last_error=str(skipped)[:2000])
     except Exception as error:  # a template or data bug: nothing can be sent, retrying won't help
@@ -219,13 +236,17 @@ def _send_claimed(delivery: Delivery, backend) -> str:
         return _finish(delivery, State.FAILED, last_error=f"build failed: {error!r}"[:2000])
     send_slot_wait()
     try:
+        _connection_check(backend)
         backend.open()
     except Exception as error:
-        backend.close()
+        _close_quietly(backend)
         return _fail(delivery, errors.classify_open_error(error), now)
     Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(handed_at=timezone.now())
     try:
         sent = backend.send_messages([message])
+    except SoftTimeLimitExceeded as error:
+        _fail(delivery, errors.UncertainError(f"task time limit reached mid-send: {error!r}"), now)
+        raise
     except Exception as error:
         classified = errors.classify_send_error(error)
         if not isinstance(classified, errors.PermanentError):
@@ -234,13 +255,34 @@ def _send_claimed(delivery: Delivery, backend) -> str:
     if not sent:
         return _finish(delivery, State.FAILED, last_error="the email backend accepted nothing")
     provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    sent_at = timezone.now()
+    if delivery.subscriber is not None and delivery.subscriber.email == delivery.to_email:
+        Subscriber.objects.filter(pk=delivery.subscriber_id).update(last_emailed_at=sent_at)
     return _finish(
         delivery,
         State.SENT,
-        sent_at=timezone.now(),
+        sent_at=sent_at,
         message_id=delivery_message_id(delivery),
         provider_message_id="" if provider_id is None else str(provider_id)[:200],
     )
+
+
+def _connection_check(backend) -> None:
+    """Drop an SMTP connection the server closed while we waited (a NOOP costs one round trip).
+
+    Otherwise the next message would fail with "server disconnected", which cannot be told apart
+    from a connection lost mid-message, and would be recorded as uncertain for nothing.
+    """
+    smtp = getattr(backend, "connection", None)
+    if smtp is None or not hasattr(smtp, "noop"):
+        return
+    try:
+        alive = smtp.noop()[0] == 250
+    except Exception:
+        alive = False
+    if not alive:
+        _close_quietly(backend)
+        backend.connection = None
 
 
 def _close_quietly(backend) -> None:
@@ -267,6 +309,11 @@ def deliveries_send(*, delivery_ids: list[int]) -> Counter:
             delivery = Delivery.objects.select_related("subscriber").get(pk=delivery_id)
             try:
                 counts[_send_claimed(delivery, backend)] += 1
+            except SoftTimeLimitExceeded:
+                # Out of time: stop here; the rest stays queued for the next task or the sweep.
+                logger.warning("delivery batch stopped at its time limit (at %s)", delivery_id)
+                counts["stopped"] += 1
+                break
             except Exception:
                 # A bug or a lost database between claim and finish: the sweep resolves the
                 # row (queued again if it never reached the provider, else uncertain).
@@ -291,6 +338,17 @@ def deliveries_due(*, now: datetime | None = None, limit: int = 1000) -> list[in
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def deliveries_retry_soon(*, delivery_ids: list[int], within: int) -> list[tuple[int, int]]:
+    """(id, seconds until due) of those deliveries waiting to be retried within ``within`` s."""
+    now = timezone.now()
+    rows = Delivery.objects.filter(
+        pk__in=delivery_ids,
+        state=State.RETRY,
+        next_attempt_at__lte=now + timedelta(seconds=within),
+    ).values_list("pk", "next_attempt_at")
+    return [(pk, max(0, round((due - now).total_seconds()) + 1)) for pk, due in rows]
 
 
 def deliveries_send_due(*, limit: int = 1000) -> Counter:

@@ -31,9 +31,13 @@ from mjml import mjml2html
 # RFC 5322 allows 998 characters per line; staying well under it also keeps the HTML part out of
 # quoted-printable (Django picks QP for any longer line), which is smaller and faster to build.
 MAX_LINE = 900
+# A compiled template is folded shorter, so that the values filled in later (links of about 150
+# characters) do not push a line past MAX_LINE: then the filled message needs no folding at all.
+TEMPLATE_LINE = 500
 # Between two characters of HTML a line break is as good as a space, except inside a Django tag
-# (which must stay on one line) and inside an Outlook conditional comment's "[if ...]".
-_UNBREAKABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\[if [^\]]*\]", re.S)
+# (which must stay on one line), a quoted CSS string ('Segoe UI') and an Outlook conditional
+# comment's "[if ...]".
+_UNBREAKABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\[if [^\]]*\]|'[^'<>\n]{0,60}'", re.S)
 
 
 def lines_fold(html: str, *, width: int = MAX_LINE) -> str:
@@ -41,7 +45,7 @@ def lines_fold(html: str, *, width: int = MAX_LINE) -> str:
 
     A line with no space to break at is cut before a ``<``; the output renders the same.
     """
-    if all(len(line) <= width for line in html.splitlines()):
+    if max(map(len, html.splitlines()), default=0) <= width:  # the usual case, checked fast
         return html
     return "\n".join(_line_fold(line, width) for line in html.split("\n"))
 
@@ -70,20 +74,26 @@ def _inside(index: int, spans: list[tuple[int, int]]) -> bool:
     return any(start < index < end for start, end in spans)
 
 
-def _mjml_source(name: str) -> str:
-    template = get_template(f"emails/{name}")
-    return template.template.source
+_INCLUDE = re.compile(r'<mj-include\s+path="([\w.-]+)"\s*/>')
+
+
+def _mjml_source(name: str, depth: int = 0) -> str:
+    """The MJML of ``emails/<name>`` with its ``<mj-include>``s replaced by the files' text.
+
+    Included here rather than by the compiler, which renders an included section without the
+    body's width.
+    """
+    if depth > 5:
+        raise ValueError(f"emails/{name}: <mj-include> nested too deeply")
+    source = get_template(f"emails/{name}").template.source
+    return _INCLUDE.sub(lambda m: _mjml_source(m.group(1), depth + 1), source)
 
 
 @cache
 def html_template(kind: str) -> Template:
     """``emails/<kind>.mjml`` compiled to HTML and parsed as a Django template, once per process."""
-    html = mjml2html(
-        _mjml_source(f"{kind}.mjml"),
-        disable_comments=True,
-        include_loader=_mjml_source,
-    )
-    return engines["django"].from_string(lines_fold(html)).template
+    html = mjml2html(_mjml_source(f"{kind}.mjml"), disable_comments=True)
+    return engines["django"].from_string(lines_fold(html, width=TEMPLATE_LINE)).template
 
 
 def list_unsubscribe_headers(*, url: str, mailto: str = "") -> dict[str, str]:
@@ -107,7 +117,7 @@ def base_context() -> dict[str, Any]:
     return {
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
-        "postal_address": getattr(settings, "SENDER_POSTAL_ADDRESS", ""),
+        "postal_address": settings.SENDER_POSTAL_ADDRESS,
     }
 
 

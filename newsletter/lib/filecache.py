@@ -4,7 +4,8 @@ The embedded default (no Redis) runs several gunicorn workers, Celery workers an
 in-process cache would give each its own rate-limit counters. Django's ``FileBasedCache`` is shared
 but its ``add`` and ``incr`` read, then write, so two processes can both count "5 -> 6"; and its
 ``incr`` rewrites the entry with the default timeout, so a counter could expire before its window
-ends. Here both take one lock file, and ``incr`` keeps the entry's expiry.
+ends. Here both take one lock file, ``incr`` keeps the entry's expiry, and a full folder sheds
+expired entries before live ones.
 """
 
 from __future__ import annotations
@@ -24,6 +25,20 @@ from django.core.files.move import file_move_safe
 
 
 class SharedFileCache(FileBasedCache):
+    def _cull(self) -> None:
+        # Counters of past windows are never read again, so nothing would delete them: when the
+        # folder is full, drop what has expired first, and only then (Django's way) random entries.
+        files = self._list_cache_files()
+        if len(files) < self._max_entries:
+            return
+        for name in files:
+            try:
+                with open(name, "rb") as f:
+                    self._is_expired(f)  # deletes the file when it has expired
+            except FileNotFoundError:
+                pass
+        super()._cull()
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self._createdir()

@@ -20,10 +20,13 @@ logger = logging.getLogger(__name__)
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 DIMENSIONS = 384
 MAX_TOKENS = 256
-# One text per run: int8 dynamic quantisation scales activations over the whole batch, so a
-# vector made in a batch depends (slightly) on its neighbours. Alone, a subscriber's profile never
-# depends on who else changed their preferences that day. Costs about 1.6x on short texts.
+# int8 dynamic quantisation scales activations over the whole batch, so a vector made in a batch
+# depends (slightly) on its neighbours. Keywords are encoded one per run, so a subscriber's
+# profile never depends on who else changed their preferences that day (about 1.6x slower on
+# short texts); papers, whose vectors are stored once, in batches of 8 (300 abstracts: 7 s and
+# +220 MB; batches of 32 took as long and +950 MB, one by one 3 times as long).
 BATCH_SIZE = 1
+PAPER_BATCH_SIZE = 8
 
 _lock = threading.Lock()
 _cache: dict[Path, Encoder | None] = {}

@@ -22,6 +22,8 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -92,8 +94,7 @@ class Profile:
     categories: Mapping[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """Why a paper was picked. ``spans`` are (field, start, end) into the paper's title or abstract."""
 
     kind: str  # "keyword", "topic", "similar", "author", "semantic"
@@ -110,8 +111,9 @@ class Reason:
         }
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(NamedTuple):
+    """One paper for one subscriber (a named tuple: a day makes about a million of them)."""
+
     paper_id: int
     arxiv_id: str | None
     score: float
@@ -132,6 +134,17 @@ class Day:
     tf: list[dict[str, float]]  # title-weighted term frequencies
     lengths: np.ndarray
     authors: dict[str, set[int]]  # author key -> paper rows
+    _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
+    reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
+
+    def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Stem positions in the title and abstract of a paper (built on first use)."""
+        if row not in self._index:
+            self._index[row] = (
+                text.positions(self.title_tokens[row]),
+                text.positions(self.abstract_tokens[row]),
+            )
+        return self._index[row]
 
 
 def day_prepare(papers: list[PaperDoc], vectors: np.ndarray | None) -> Day:
@@ -176,23 +189,31 @@ def idf(df: Mapping[str, int], n_docs: int, term: str) -> float:
 # --- Queries -------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=100_000)
+def _phrase_weights(phrase: str, weight: float) -> tuple[tuple[str, float], ...]:
+    key = text.phrase_key(phrase)
+    if len(key) <= 1:
+        return tuple((k, weight) for k in key)
+    pairs = [(term, weight * BIGRAM_WEIGHT) for term in text.phrase_terms(key)]
+    return tuple(pairs + [(stem, weight * UNIGRAM_IN_PHRASE_WEIGHT) for stem in key])
+
+
+@lru_cache(maxsize=200_000)
+def _query(
+    keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
+) -> tuple[tuple[str, float], ...]:
+    weights: dict[str, float] = {}
+    sources = [(k, 1.0) for k in keywords] + [(p, TOPIC_WEIGHT) for t in topics for p in t.phrases]
+    for phrase, weight in sources:
+        for term, w in _phrase_weights(phrase, weight):
+            if w > weights.get(term, 0.0):
+                weights[term] = w
+    return tuple(weights.items())
+
+
 def query_terms(profile: Profile) -> dict[str, float]:
     """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
-    weights: dict[str, float] = defaultdict(float)
-    sources = [(k, 1.0) for k in profile.keywords]
-    sources += [(p, TOPIC_WEIGHT) for t in profile.topics for p in t.phrases]
-    for phrase, weight in sources:
-        key = text.phrase_key(phrase)
-        if not key:
-            continue
-        if len(key) == 1:
-            weights[key[0]] = max(weights[key[0]], weight)
-            continue
-        for term in text.phrase_terms(key):
-            weights[term] = max(weights[term], weight * BIGRAM_WEIGHT)
-        for stem in key:
-            weights[stem] = max(weights[stem], weight * UNIGRAM_IN_PHRASE_WEIGHT)
-    return dict(weights)
+    return dict(_query(profile.keywords, profile.topics))
 
 
 def _bm25_matrix(day: Day, vocab: dict[str, int], df: Mapping[str, int], n_docs: int):
@@ -212,16 +233,12 @@ def _bm25_matrix(day: Day, vocab: dict[str, int], df: Mapping[str, int], n_docs:
     )
 
 
-def _query_matrix(queries: list[dict[str, float]], vocab: dict[str, int]):
-    rows, cols, vals = [], [], []
-    for row, query in enumerate(queries):
-        for term, weight in query.items():
-            rows.append(row)
-            cols.append(vocab[term])
-            vals.append(weight)
-    return sparse.csr_matrix(
-        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(queries), len(vocab))
-    )
+def _query_matrix(queries: list[tuple[tuple[str, float], ...]], vocab: dict[str, int]):
+    indptr = np.zeros(len(queries) + 1, dtype=np.int64)
+    np.cumsum([len(q) for q in queries], out=indptr[1:])
+    cols = np.fromiter((vocab[t] for q in queries for t, _ in q), dtype=np.int64, count=indptr[-1])
+    vals = np.fromiter((w for q in queries for _, w in q), dtype=np.float32, count=indptr[-1])
+    return sparse.csr_matrix((vals, cols, indptr), shape=(len(queries), len(vocab)))
 
 
 def _title_presence(day: Day, vocab: dict[str, int]):
@@ -252,11 +269,7 @@ def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
     for key, rows in phrases.items():
         needed = text.phrase_terms(key)
         for col, counts in enumerate(day.tf):
-            if all(t in counts for t in needed) and (
-                len(key) <= 2
-                or text.phrase_spans(key, day.title_tokens[col])
-                or text.phrase_spans(key, day.abstract_tokens[col])
-            ):
+            if all(t in counts for t in needed) and (len(key) <= 2 or _spans(day, col, key)):
                 mask[rows, col] = True
     return mask
 
@@ -320,10 +333,10 @@ def day_scores(
 ) -> Scores:
     """Scores of one chunk of profiles against every paper of the day (vectorised)."""
     n_s, n_p = len(profiles), len(day.papers)
-    queries = [query_terms(p) for p in profiles]
+    queries = [_query(p.keywords, p.topics) for p in profiles]
     vocab: dict[str, int] = {}
-    for query in queries:
-        for term in query:
+    for query in dict.fromkeys(queries):
+        for term, _ in query:
             vocab.setdefault(term, len(vocab))
     q = _query_matrix(queries, vocab)
     lexical = np.asarray((q @ _bm25_matrix(day, vocab, df, n_docs).T).todense(), dtype=np.float32)
@@ -367,9 +380,44 @@ def day_scores(
 
 
 def _spans(day: Day, row: int, key: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
-    found = [("title", s, e) for s, e in text.phrase_spans(key, day.title_tokens[row])]
-    found += [("abstract", s, e) for s, e in text.phrase_spans(key, day.abstract_tokens[row])]
+    title_index, abstract_index = day.index(row)
+    if key and key[0] not in title_index and key[0] not in abstract_index:
+        return ()
+    found = [("title", s, e) for s, e in text.phrase_spans(key, day.title_tokens[row], title_index)]
+    found += [
+        ("abstract", s, e)
+        for s, e in text.phrase_spans(key, day.abstract_tokens[row], abstract_index)
+    ]
     return tuple(found)
+
+
+def _keyword_reason(day: Day, row: int, keyword: str) -> Reason | None:
+    # The same keyword in the same paper reads the same for every subscriber: computed once a day.
+    cache_key = ("k", row, keyword)
+    if cache_key not in day.reasons:
+        spans = _spans(day, row, text.phrase_key(keyword))
+        day.reasons[cache_key] = (
+            Reason("keyword", keyword, f"mentions “{keyword}”", spans) if spans else None
+        )
+    return day.reasons[cache_key]
+
+
+def _topic_reason(day: Day, row: int, topic: TopicRef) -> Reason | None:
+    cache_key = ("t", row, topic)
+    if cache_key not in day.reasons:
+        spans: tuple[tuple[str, int, int], ...] = ()
+        matched = []
+        for phrase in topic.phrases:
+            found = _spans(day, row, text.phrase_key(phrase))
+            if found:
+                matched.append(phrase)
+                spans += found
+        day.reasons[cache_key] = (
+            Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", spans)
+            if matched
+            else None
+        )
+    return day.reasons[cache_key]
 
 
 def reasons_for(
@@ -378,26 +426,19 @@ def reasons_for(
     """Human-readable reasons a paper suits a profile, with spans of what matched."""
     reasons: list[Reason] = []
     paper = day.papers[row]
-    followed = {text.author_key(a): a for a in profile.authors}
-    for name in paper.authors:
-        if text.author_key(name) in followed:
-            reasons.append(Reason("author", name, f"by {name}, whom you follow"))
+    if profile.authors:
+        followed = {text.author_key(a) for a in profile.authors}
+        for name in paper.authors:
+            if text.author_key(name) in followed:
+                reasons.append(Reason("author", name, f"by {name}, whom you follow"))
     for keyword in profile.keywords:
-        spans = _spans(day, row, text.phrase_key(keyword))
-        if spans:
-            reasons.append(Reason("keyword", keyword, f"mentions “{keyword}”", spans))
+        reason = _keyword_reason(day, row, keyword)
+        if reason is not None:
+            reasons.append(reason)
     for topic in profile.topics:
-        spans: tuple[tuple[str, int, int], ...] = ()
-        matched = []
-        for phrase in topic.phrases:
-            found = _spans(day, row, text.phrase_key(phrase))
-            if found:
-                matched.append(phrase)
-                spans += found
-        if matched:
-            reasons.append(
-                Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", spans)
-            )
+        reason = _topic_reason(day, row, topic)
+        if reason is not None:
+            reasons.append(reason)
     if day.vectors is not None:
         best: tuple[float, LikedPaper] | None = None
         for liked in profile.liked:
@@ -414,9 +455,10 @@ def reasons_for(
 
 def top_picks(
     *, profiles: list[Profile], scores: Scores, limit: int | None = None, threshold: bool = True
-) -> list[np.ndarray]:
-    """Each profile's picked paper rows in rank order: the top ``max_papers`` (or ``limit``) of
-    what qualifies, followed authors first. Vectorised over the chunk."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each profile's picked paper rows in rank order, as a (profiles x k) matrix and how many of
+    each row count: the top ``max_papers`` (or ``limit``) of what qualifies, followed authors
+    first. Vectorised over the chunk."""
     qualifies = (scores.eligible if threshold else np.ones_like(scores.blocked)) | scores.followed
     qualifies &= ~scores.blocked
     n_p = qualifies.shape[1]
@@ -426,7 +468,7 @@ def top_picks(
     counts = np.minimum(caps, qualifies.sum(axis=1))
     k = int(min(counts.max(initial=0), n_p))
     if k == 0:
-        return [np.empty(0, dtype=np.int64) for _ in profiles]
+        return np.zeros((len(profiles), 0), dtype=np.int64), counts
     key = np.where(qualifies, scores.rank + 1000.0 * scores.followed, -np.inf)
     top = (
         np.argpartition(-key, k - 1, axis=1)[:, :k]
@@ -436,8 +478,7 @@ def top_picks(
     # Equal scores keep the papers' input order: sort by column, then stably by score.
     top = np.sort(top, axis=1)
     order = np.argsort(-np.take_along_axis(key, top, axis=1), axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    return [top[row, : counts[row]] for row in range(len(profiles))]
+    return np.take_along_axis(top, order, axis=1), counts
 
 
 def picks_from_scores(
@@ -448,33 +489,55 @@ def picks_from_scores(
     limit: int | None = None,
     threshold: bool = True,
     params: Params = DEFAULT_PARAMS,
+    with_reasons: bool = True,
 ) -> dict[int, list[Pick]]:
     """Each profile's picks, with their reasons, in rank order."""
-    rows = top_picks(profiles=profiles, scores=scores, limit=limit, threshold=threshold)
+    top, counts = top_picks(profiles=profiles, scores=scores, limit=limit, threshold=threshold)
+    values = np.round(np.take_along_axis(scores.rank, top, axis=1).astype(np.float64), 4).tolist()
+    cosines = (
+        np.take_along_axis(scores.cosine, top, axis=1).tolist()
+        if scores.cosine is not None
+        else None
+    )
+    ids = [p.id for p in day.papers]
+    arxiv_ids = [p.arxiv_id for p in day.papers]
     result: dict[int, list[Pick]] = {}
-    for row, (profile, cols) in enumerate(zip(profiles, rows, strict=True)):
+    rows = zip(profiles, top.tolist(), counts.tolist(), values, strict=True)
+    for row, (profile, cols, count, scored) in enumerate(rows):
+        if not with_reasons:
+            result[profile.subscriber_id] = [
+                Pick(ids[c], arxiv_ids[c], v, ())
+                for c, v in zip(cols[:count], scored, strict=False)
+            ]
+            continue
         result[profile.subscriber_id] = [
             Pick(
-                paper_id=day.papers[col].id,
-                arxiv_id=day.papers[col].arxiv_id,
-                score=round(float(scores.rank[row, col]), 4),
-                reasons=reasons_for(
+                ids[c],
+                arxiv_ids[c],
+                v,
+                reasons_for(
                     day=day,
-                    row=int(col),
+                    row=c,
                     profile=profile,
-                    cosine=None if scores.cosine is None else float(scores.cosine[row, col]),
+                    cosine=None if cosines is None else cosines[row][i],
                     params=params,
                 ),
             )
-            for col in cols.tolist()
+            for i, (c, v) in enumerate(zip(cols[:count], scored, strict=False))
         ]
     return result
 
 
 def rank(
+    *, papers: list[PaperDoc], paper_vectors: np.ndarray | None, **options
+) -> dict[int, list[Pick]]:
+    """Every profile's picks among ``papers`` (see ``rank_day``)."""
+    return rank_day(day=day_prepare(papers, paper_vectors), **options)
+
+
+def rank_day(
     *,
-    papers: list[PaperDoc],
-    paper_vectors: np.ndarray | None,
+    day: Day,
     profiles: list[Profile],
     profile_vectors: np.ndarray | None,
     df: Mapping[str, int],
@@ -484,9 +547,9 @@ def rank(
     threshold: bool = True,
     params: Params = DEFAULT_PARAMS,
     chunk: int = CHUNK,
+    with_reasons: bool = True,
 ) -> dict[int, list[Pick]]:
-    """Every profile's picks among ``papers``, in chunks of profiles so memory stays flat."""
-    day = day_prepare(papers, paper_vectors)
+    """Every profile's picks among the day's papers, in chunks of profiles so memory stays flat."""
     result: dict[int, list[Pick]] = {}
     for start in range(0, len(profiles), chunk):
         part = profiles[start : start + chunk]
@@ -508,6 +571,7 @@ def rank(
                 limit=limit,
                 threshold=threshold,
                 params=params,
+                with_reasons=with_reasons,
             )
         )
     return result

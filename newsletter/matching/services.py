@@ -4,7 +4,8 @@ The interface the digest builds on::
 
     rankings_for_day(*, day: date, subscriber_ids: Iterable[int],
                      already_sent: Mapping[int, set[str]] | None = None,
-                     limit: int | None = None, threshold: bool = True)
+                     limit: int | None = None, threshold: bool = True,
+                     since: date | None = None)
         -> dict[int, list[engine.Pick]]
 
 For each subscriber id (every id given gets a key), the papers listed on ``day`` that subscriber
@@ -31,13 +32,19 @@ from datetime import date
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.lib.arxiv import arxiv_id_normalize
 from newsletter.matching import engine, profiles
-from newsletter.matching.encoder import MODEL_DIR, Encoder, encoder_get, paper_text
+from newsletter.matching.encoder import (
+    MODEL_DIR,
+    PAPER_BATCH_SIZE,
+    Encoder,
+    encoder_get,
+    paper_text,
+)
 from newsletter.matching.models import (
     PaperVector,
     SubscriberProfile,
@@ -63,6 +70,15 @@ def _model_tag(encoder: Encoder | None) -> str:
     if encoder is None:
         return ""
     return json.loads((MODEL_DIR / "manifest.json").read_text())["model_sha256"][:16]
+
+
+def _among(field: str, ids: list[int]) -> Q:
+    """A filter for rows whose ``field`` is one of ``ids``. Dense id lists (a batch of the daily
+    run) become a range, which databases answer faster than 10,000 parameters; callers keep only
+    the ids they asked for."""
+    if ids and max(ids) - min(ids) < 2 * len(ids):
+        return Q(**{f"{field}__range": (min(ids), max(ids))})
+    return Q(**{f"{field}__in": ids})
 
 
 def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
@@ -99,7 +115,7 @@ def paper_vectors_compute(*, paper_ids: Iterable[int]) -> int:
         if not todo:
             continue
         vectors = (
-            encoder.encode([paper_text(t, a) for _, t, a, _ in todo])
+            encoder.encode([paper_text(t, a) for _, t, a, _ in todo], batch_size=PAPER_BATCH_SIZE)
             if encoder is not None
             else [None] * len(todo)
         )
@@ -187,10 +203,12 @@ class _Preferences:
 def _preferences(subscriber_ids: list[int]) -> dict[int, _Preferences]:
     prefs = {
         pk: _Preferences(pk, max_papers)
-        for pk, max_papers in Subscriber.objects.filter(pk__in=subscriber_ids).values_list(
+        for pk, max_papers in Subscriber.objects.filter(_among("pk", subscriber_ids)).values_list(
             "pk", "max_papers"
         )
     }
+    wanted = set(subscriber_ids)
+    prefs = {pk: p for pk, p in prefs.items() if pk in wanted}
     kinds = {
         Interest.Kind.KEYWORD: "keywords",
         Interest.Kind.EXCLUDE: "exclusions",
@@ -198,25 +216,29 @@ def _preferences(subscriber_ids: list[int]) -> dict[int, _Preferences]:
         Interest.Kind.PAPER: "liked",
     }
     interests = (
-        Interest.objects.filter(subscriber_id__in=subscriber_ids)
+        Interest.objects.filter(_among("subscriber__pk", subscriber_ids))
         .order_by("subscriber_id", "kind", "position", "pk")
         .values_list("subscriber_id", "kind", "value")
     )
     for pk, kind, value in interests:
+        if pk not in prefs:
+            continue
         if kind == Interest.Kind.PAPER:
             value = arxiv_id_normalize(value)
         if value and kind in kinds:
             getattr(prefs[pk], kinds[kind]).append(value)
-    through = Subscriber.topics.through.objects.filter(subscriber_id__in=subscriber_ids)
+    through = Subscriber.topics.through.objects.filter(_among("subscriber__pk", subscriber_ids))
     for pk, topic_id in through.order_by("subscriber_id", "topic_id").values_list(
         "subscriber_id", "topic_id"
     ):
-        prefs[pk].topic_ids.append(topic_id)
-    votes = Vote.objects.filter(subscriber_id__in=subscriber_ids).order_by(
-        "subscriber_id", "paper_id"
-    )
-    for pk, paper_id, direction in votes.values_list("subscriber_id", "paper_id", "direction"):
-        prefs[pk].votes.append((paper_id, direction))
+        if pk in prefs:
+            prefs[pk].topic_ids.append(topic_id)
+    votes = Vote.objects.filter(_among("subscriber__pk", subscriber_ids))
+    for pk, paper_id, direction in votes.order_by("subscriber_id", "paper_id").values_list(
+        "subscriber_id", "paper_id", "direction"
+    ):
+        if pk in prefs:
+            prefs[pk].votes.append((paper_id, direction))
     return prefs
 
 
@@ -354,26 +376,29 @@ def profiles_for(*, subscriber_ids: list[int]) -> tuple[list[engine.Profile], np
     topics = _topics()
     liked = _liked_papers({a for p in prefs.values() for a in p.liked})
     fingerprints = {pk: _fingerprint(p, topics, liked, tag) for pk, p in prefs.items()}
-    stored = dict(
-        SubscriberProfile.objects.filter(subscriber_id__in=list(prefs)).values_list(
-            "subscriber_id", "fingerprint"
-        )
-    )
-    stale = [p for pk, p in prefs.items() if stored.get(pk) != fingerprints[pk]]
+    rows = {
+        pk: (fingerprint, vector, cats)
+        for pk, fingerprint, vector, cats in SubscriberProfile.objects.filter(
+            _among("subscriber__pk", list(prefs))
+        ).values_list("subscriber_id", "fingerprint", "vector", "categories")
+        if pk in prefs
+    }
+    stale = [p for pk, p in prefs.items() if pk not in rows or rows[pk][0] != fingerprints[pk]]
     if stale:
         _profiles_rebuild(stale, topics, liked, fingerprints, encoder, tag)
-    rows = {
-        pk: (vector, cats)
-        for pk, vector, cats in SubscriberProfile.objects.filter(
-            subscriber_id__in=list(prefs)
-        ).values_list("subscriber_id", "vector", "categories")
-    }
+        rebuilt = SubscriberProfile.objects.filter(
+            subscriber_id__in=[p.subscriber_id for p in stale]
+        )
+        for pk, fingerprint, vector, cats in rebuilt.values_list(
+            "subscriber_id", "fingerprint", "vector", "categories"
+        ):
+            rows[pk] = (fingerprint, vector, cats)
     order = [pk for pk in subscriber_ids if pk in prefs]
     result = []
     vectors = np.zeros((len(order), 384), dtype=np.float16) if encoder is not None else None
     for row, pk in enumerate(order):
         p = prefs[pk]
-        vector, cats = rows[pk]
+        _, vector, cats = rows[pk]
         if vectors is not None and vector is not None:
             vectors[row] = vector_unpack(vector)
         result.append(
@@ -398,10 +423,11 @@ def profiles_for(*, subscriber_ids: list[int]) -> tuple[list[engine.Profile], np
 # --- The day's rankings --------------------------------------------------------------------
 
 
-def papers_for_day(*, day: date) -> list[engine.PaperDoc]:
-    """The papers listed on ``day``, in listing order, with the day's upvotes when known."""
+def papers_for_day(*, day: date, since: date | None = None) -> list[engine.PaperDoc]:
+    """The papers listed on ``day`` (or any day from ``since`` to ``day``: a weekly digest), in
+    listing order, with the best upvotes seen when known."""
     entries = (
-        ListingEntry.objects.filter(listing_date=day)
+        ListingEntry.objects.filter(listing_date__range=(since or day, day))
         .values("paper_id")
         .annotate(rank=Min("rank"), upvotes=Max("upvotes"))
         .order_by("rank", "paper_id")
@@ -432,25 +458,27 @@ def rankings_for_day(
     already_sent: Mapping[int, set[str]] | None = None,
     limit: int | None = None,
     threshold: bool = True,
+    with_reasons: bool = True,
+    since: date | None = None,
 ) -> dict[int, list[engine.Pick]]:
-    """What each subscriber should get from ``day``'s listings (see the module docstring)."""
+    """What each subscriber should get from ``day``'s listings (see the module docstring);
+    ``since``: from the listings of every day from ``since`` to ``day`` (a weekly digest)."""
     ids = list(dict.fromkeys(subscriber_ids))
     result: dict[int, list[engine.Pick]] = {pk: [] for pk in ids}
-    papers = papers_for_day(day=day)
+    papers = papers_for_day(day=day, since=since)
     if not papers or not ids:
         return result
     stored = paper_vectors_ensure(paper_ids=[p.id for p in papers])
-    encoder = _encoder()
     paper_vectors = None
-    if encoder is not None and all(stored.get(p.id) is not None for p in papers):
+    if _encoder() is not None and all(stored.get(p.id) is not None for p in papers):
         paper_vectors = np.stack([stored[p.id] for p in papers])
+    prepared = engine.day_prepare(papers, paper_vectors)
     df, n_docs = document_frequencies()
     for chunk in _chunks(ids):
         chunk_profiles, vectors = profiles_for(subscriber_ids=chunk)
         result.update(
-            engine.rank(
-                papers=papers,
-                paper_vectors=paper_vectors,
+            engine.rank_day(
+                day=prepared,
                 profiles=chunk_profiles,
                 profile_vectors=vectors if paper_vectors is not None else None,
                 df=df,
@@ -458,6 +486,7 @@ def rankings_for_day(
                 already_sent=already_sent or {},
                 limit=limit,
                 threshold=threshold,
+                with_reasons=with_reasons,
             )
         )
     return result

@@ -70,6 +70,7 @@ def text_terms(tokens: list[Token]) -> list[str]:
     return words + [bigram(a, b) for a, b in itertools.pairwise(words)]
 
 
+@lru_cache(maxsize=100_000)
 def phrase_key(phrase: str) -> tuple[str, ...]:
     """A keyword or phrase as its sequence of stems: what must appear, in order, to match it."""
     return tuple(stems(phrase))
@@ -82,14 +83,25 @@ def phrase_terms(key: tuple[str, ...]) -> list[str]:
     return [bigram(a, b) for a, b in itertools.pairwise(key)]
 
 
-def phrase_spans(key: tuple[str, ...], tokens: list[Token]) -> list[tuple[int, int]]:
+def positions(tokens: list[Token]) -> dict[str, list[int]]:
+    """Where each stem occurs among ``tokens``: an index that makes ``phrase_spans`` cheap."""
+    index: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        index.setdefault(token.stem, []).append(i)
+    return index
+
+
+def phrase_spans(
+    key: tuple[str, ...], tokens: list[Token], index: dict[str, list[int]] | None = None
+) -> list[tuple[int, int]]:
     """Character spans of each occurrence of the phrase ``key`` among ``tokens``."""
     if not key:
         return []
     n = len(key)
+    starts = (index if index is not None else positions(tokens)).get(key[0], ())
     spans = []
-    for i in range(len(tokens) - n + 1):
-        if tokens[i].stem == key[0] and all(tokens[i + j].stem == key[j] for j in range(1, n)):
+    for i in starts:
+        if i + n <= len(tokens) and all(tokens[i + j].stem == key[j] for j in range(1, n)):
             spans.append((tokens[i].start, tokens[i + n - 1].end))
     return spans
 

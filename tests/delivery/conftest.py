@@ -65,6 +65,7 @@ class SMTPFaults:
     defer: dict[str, int] = field(default_factory=dict)
     reject: set[str] = field(default_factory=set)
     drop: set[str] = field(default_factory=set)
+    hang_up_after_each_message: bool = False
 
 
 class Handler:
@@ -85,7 +86,6 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         if set(envelope.rcpt_tos) & self.faults.drop:
             # The whole message arrived, and the answer never leaves: the client cannot know.
-            session.transport.close() if hasattr(session, "transport") else None
             server.transport.close()
             await asyncio.sleep(0)
             return "250 never seen"
@@ -96,6 +96,8 @@ class Handler:
                     message=message_from_bytes(envelope.original_content, policy=policy.default),
                 )
             )
+        if self.faults.hang_up_after_each_message:  # like a server's idle timeout, right after
+            asyncio.get_running_loop().call_later(0.05, server.transport.close)
         return "250 Message accepted for delivery"
 
 

@@ -83,12 +83,22 @@ def test_a_very_long_value_is_folded_without_breaking_the_markup():
     assert re.sub(r"\s+", " ", html).count("word word") >= 299
 
 
-def test_folding_never_splits_a_template_tag():
-    line = (
-        "<td>"
-        + " ".join(["x"] * 500)
-        + ' {% if a and b %}{{ value|default:"a b c" }}{% endif %}</td>'
-    )
+def test_folding_never_splits_a_template_tag_or_a_quoted_font_name():
+    tags = '{% if a and b %}{{ value|default:"a b c" }}{% endif %}'
+    style = "<p style=\"font-family:'Segoe UI', Arial\">"
+    line = "<td>" + " ".join(["x"] * 500) + f" {tags} {style} " + " ".join(["y"] * 500) + "</td>"
     folded = emails.lines_fold(line, width=80)
     assert all(len(part) <= 80 for part in folded.splitlines())
-    assert '{% if a and b %}{{ value|default:"a b c" }}{% endif %}' in folded
+    assert tags in folded and "'Segoe UI'" in folded
+
+
+def test_every_section_is_as_wide_as_the_body_including_the_shared_ones():
+    html = _confirmation(1).alternatives[0][0]
+    assert html.count("max-width:600px") == 3  # header, body and footer
+
+
+def test_the_footer_shows_the_postal_address_when_set(settings):
+    settings.SENDER_POSTAL_ADDRESS = "Papers Ltd, 1 Example Road, 12345 Town"
+    assert "Papers Ltd, 1 Example Road" in _confirmation(1).alternatives[0][0]
+    settings.SENDER_POSTAL_ADDRESS = ""
+    assert "Papers Ltd" not in _confirmation(1).alternatives[0][0]

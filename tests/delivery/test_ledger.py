@@ -238,3 +238,56 @@ def test_two_workers_sending_the_same_deliveries_send_each_once(settings, make_s
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f"w{i}@example.com" for i in range(20))
     assert sum(r[State.SENT] for r in results) == 20
     assert set(Delivery.objects.values_list("state", flat=True)) == {State.SENT}
+
+
+@pytest.mark.django_db
+def test_a_kind_for_active_subscribers_is_not_sent_after_a_pause(subscriber):
+    register_builder(
+        "test-active",
+        lambda d: emails.build("manage", to="x@example.com", context={}),
+        active_only=True,
+    )
+    delivery = services.delivery_enqueue(
+        kind="test-active", key="1", subscriber=subscriber, to_email=subscriber.email, nudge=False
+    )
+    Subscriber.objects.filter(pk=subscriber.pk).update(status=Subscriber.Status.PAUSED)
+    assert services.delivery_send(delivery_id=delivery.pk) == State.SUPPRESSED
+    delivery.refresh_from_db()
+    assert delivery.last_error == "subscriber is paused" and not mail.outbox
+
+
+@pytest.mark.django_db
+def test_the_send_task_schedules_a_retry_that_is_due_soon(settings, subscriber, monkeypatch):
+    from newsletter.delivery import tasks
+
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.deliveries_send_task,
+        "apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    settings.EMAIL_BACKEND = "tests.delivery.backends.RaisingBackend"
+    RaisingBackend.error = ConnectionRefusedError("down")
+    delivery = enqueue_welcome(subscriber)
+    assert tasks.deliveries_send_task([delivery.pk]) == {State.RETRY: 1}
+    [(args, countdown)] = scheduled
+    assert args == [[delivery.pk]]
+    assert (
+        settings.DELIVERY_RETRY_BASE_SECONDS * 0.5
+        <= countdown
+        <= settings.DELIVERY_RETRY_BASE_SECONDS + 2
+    )
+
+
+@pytest.mark.django_db
+def test_a_task_time_limit_mid_send_is_uncertain_and_stops_the_batch(settings, make_subscriber):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    settings.EMAIL_BACKEND = "tests.delivery.backends.RaisingBackend"
+    RaisingBackend.error = SoftTimeLimitExceeded()
+    first, second = (enqueue_welcome(make_subscriber(f"t{i}@example.com")) for i in range(2))
+    assert services.deliveries_send(delivery_ids=[first.pk, second.pk]) == {"stopped": 1}
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == State.UNCERTAIN and "time limit" in first.last_error
+    assert second.state == State.QUEUED  # untouched: the next task or the sweep sends it

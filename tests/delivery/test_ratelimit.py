@@ -55,5 +55,5 @@ def test_redis_spaces_senders_on_any_host(settings):
 
 
 def test_a_rate_of_zero_never_waits(settings):
-    settings.DELIVERY_RATE_PER_SECOND = 0
-    assert max(_reserve_from_threads(20)) < 0.05
+    settings.DELIVERY_RATE_PER_SECOND = 0  # at 20/s, 20 senders would need about 1 s
+    assert max(_reserve_from_threads(20)) < 0.5

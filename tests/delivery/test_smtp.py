@@ -33,6 +33,8 @@ def test_a_welcome_arrives_as_multipart_alternative_with_list_headers(smtp_serve
     assert all(len(line) < 998 for line in html.splitlines())
     delivery.refresh_from_db()
     assert delivery.sent_at is not None and delivery.attempts == 1
+    subscriber.refresh_from_db()
+    assert subscriber.last_emailed_at == delivery.sent_at
 
 
 def test_one_connection_carries_a_batch_and_each_message_arrives_once(smtp_server, make_subscriber):
@@ -99,3 +101,29 @@ def test_a_server_that_is_down_is_a_transient_failure(settings, subscriber):
     assert services.delivery_send(delivery_id=delivery.pk) == State.RETRY
     delivery.refresh_from_db()
     assert "Connection refused" in delivery.last_error or "ConnectionRefused" in delivery.last_error
+
+
+def test_a_connection_the_server_closed_between_messages_is_opened_again(
+    smtp_server, make_subscriber, settings, tmp_path
+):
+    smtp_server.faults.hang_up_after_each_message = True
+    settings.DELIVERY_RATE_PER_SECOND, settings.VAR_DIR = 5, tmp_path  # 200 ms between messages
+    ids = [enqueue_welcome(make_subscriber(f"idle{i}@example.com")).pk for i in range(3)]
+    assert services.deliveries_send(delivery_ids=ids) == {State.SENT: 3}
+    assert len(smtp_server.received) == 3
+
+
+def test_the_one_click_unsubscribe_url_of_a_received_message_unsubscribes_by_post(
+    smtp_server, subscriber, client
+):
+    services.delivery_send(delivery_id=enqueue_welcome(subscriber).pk)
+    [received] = smtp_server.received
+    url = received.message["List-Unsubscribe"].strip().strip("<>")
+    path = url.removeprefix("http://testserver")
+    assert client.get(path).status_code == 200  # a mail scanner's GET changes nothing
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.ACTIVE
+    response = client.post(path, {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.UNSUBSCRIBED

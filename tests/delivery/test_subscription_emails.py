@@ -58,7 +58,7 @@ def test_known_and_unknown_addresses_get_their_answer_without_waiting_for_the_pr
         response = signup(client, email)
         answers[email] = (response.status_code, response.url, time.monotonic() - started)
     assert {(code, url) for code, url, _ in answers.values()} == {(302, "/check-your-inbox/")}
-    assert all(seconds < 1.5 for _, _, seconds in answers.values())  # the provider takes 3 s
+    assert all(seconds < 2.5 for _, _, seconds in answers.values())  # the provider takes 3 s
     kinds = dict(Delivery.objects.values_list("to_email", "kind"))
     assert kinds == {"known@example.com": "manage", "unknown@example.com": "confirmation"}
 

@@ -139,3 +139,14 @@ def test_a_failure_while_acting_keeps_the_event_for_the_sweep(client, subscriber
     assert tracking.tracking_events_process_pending() == 1
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.COMPLAINED
+
+
+def test_deleting_a_subscriber_erases_their_deliveries_and_events(client, subscriber):
+    from subscriptions.services import subscriber_delete
+
+    sent_welcome(subscriber, "883953f4-6105-42a2-a16a-77a8eac79483")
+    post(client, "postmark", payload("postmark/delivery.json", Metadata={}))
+    assert TrackingEvent.objects.count() == 1
+    subscriber_delete(subscriber=subscriber)
+    assert not Delivery.objects.exists() and not TrackingEvent.objects.exists()
+    assert address_is_suppressed(address="reader@example.com")  # only the keyed hash is kept

@@ -15,7 +15,7 @@ def _blocked(make_subscriber, reason: str) -> Subscriber:
     subscriber = make_subscriber(email="blocked@example.com")
     services.subscriber_suppress(subscriber=subscriber, reason=reason)
     subscriber.refresh_from_db()
-    mail.outbox.clear()
+    mail.outbox.clear()  # what came before is not under test
     return subscriber
 
 

@@ -76,7 +76,7 @@ def test_the_link_works_for_seven_days_then_gets_a_friendly_400(client, pending)
     "mangle",
     [
         lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature
-        lambda t: ("1" if t[0] == "0" else "0") + t[1:],  # payload (always a change)
+        lambda t: ("0" if t[0] != "0" else "1") + t[1:],  # payload
         lambda t: t.split(":")[0],  # no signature at all
         lambda t: "garbage",
         lambda t: "x" * 5000,

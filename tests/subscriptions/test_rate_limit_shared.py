@@ -56,3 +56,15 @@ def test_a_counter_lasts_its_whole_window(tmp_path):
         assert cache.incr("ratelimit:test") == 3
         clock.shift(timedelta(minutes=31))
         assert cache.get("ratelimit:test") is None
+
+
+def test_a_full_cache_sheds_expired_counters_and_keeps_live_ones(tmp_path):
+    cache = SharedFileCache(str(tmp_path / "cache"), {"OPTIONS": {"MAX_ENTRIES": 10}})
+    with time_machine.travel("2026-11-29 10:00:00Z", tick=False) as clock:
+        for i in range(9):
+            cache.add(f"old:{i}", 1, timeout=60)
+        cache.add("live", 5, timeout=3600)
+        clock.shift(timedelta(minutes=5))
+        cache.add("new", 1, timeout=3600)  # the folder is full: the nine expired ones go
+        assert cache.get("live") == 5 and cache.get("new") == 1
+        assert len(list((tmp_path / "cache").glob("*.djcache"))) == 2

@@ -1,0 +1,393 @@
+"""How a digest looks: the email (built at send time by the delivery ledger) and its web copy.
+
+``digest_context(digest)`` loads everything in two queries (the digest with its subscriber is
+given; the items with their papers) and prepares every value, so the templates only place them:
+``emails/digest.mjml`` (compiled to HTML once per process by ``newsletter.lib.emails``),
+``emails/digest.txt`` and ``emails/digest-subject.txt``. Highlighted words (matching's spans) are
+escaped and marked here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import cache, lru_cache
+from html import escape
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.urls import reverse
+from django.utils.safestring import SafeString
+
+from newsletter.delivery.models import Delivery
+from newsletter.delivery.registry import DeliverySkipped
+from newsletter.digests.links import digest_token
+from newsletter.digests.models import Digest, DigestItem
+from newsletter.lib import emails
+from newsletter.matching.services import feedback_url
+from newsletter.papers.models import Paper
+from subscriptions.models import Subscriber
+from subscriptions.tokens import Purpose, token_make
+
+SUMMARY_CHARS = 300
+_MARK = '<mark style="background-color:#fff1a8;color:#1b1f24;padding:0 1px;">'
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+class Entry(NamedTuple):
+    """One paper of a digest: the values tests and the preheader read, and its two renderings
+    (``html``: escaped and marked up here, once; ``text``: for the plain-text part)."""
+
+    url: str
+    title: str
+    summary: str
+    labels: list[str]
+    more_url: str
+    less_url: str
+    html: SafeString
+    text: str
+
+
+def paper_link(paper: Paper) -> str:
+    """Its Hugging Face page when it came from there, else arXiv."""
+    if paper.hf_url:
+        return paper.hf_url
+    if paper.abs_url:
+        return paper.abs_url
+    if paper.arxiv_id:
+        return f"https://arxiv.org/abs/{paper.arxiv_id}"
+    return paper.pdf_url
+
+
+def summary_of(paper: Paper) -> tuple[str, bool]:
+    """(short summary, whether it is the start of the abstract): the AI summary when known, else
+    the abstract's first sentences, about ``SUMMARY_CHARS`` characters, cut at a word."""
+    if paper.ai_summary.strip():
+        return _cut(" ".join(paper.ai_summary.split())), False
+    abstract = paper.abstract
+    if len(abstract) <= SUMMARY_CHARS:
+        return abstract.strip(), True
+    text = ""
+    for sentence in _SENTENCE_END.split(abstract):
+        if text and len(text) + len(sentence) + 1 > SUMMARY_CHARS:
+            break
+        text = f"{text} {sentence}" if text else sentence
+    # Keep the abstract's own characters so its spans still point at the right words.
+    return _cut(abstract[: len(text)]), True
+
+
+def _cut(text: str) -> str:
+    if len(text) <= SUMMARY_CHARS + 20:
+        return text
+    head = text[:SUMMARY_CHARS]
+    return head[: head.rfind(" ")].rstrip(",;:") + "\u2026" if " " in head else head + "\u2026"
+
+
+def highlight(text: str, spans: list[tuple[int, int]]) -> SafeString:
+    """``text`` escaped, with the character ranges ``spans`` marked (overlaps merged)."""
+    merged: list[list[int]] = []
+    for start, end in sorted((max(s, 0), min(e, len(text))) for s, e in spans):
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        out += [escape(text[position:start]), _MARK, escape(text[start:end]), "</mark>"]
+        position = end
+    out.append(escape(text[position:]))
+    return SafeString("".join(out))
+
+
+def _spans(reasons: list[dict], field: str) -> list[tuple[int, int]]:
+    return [
+        (span["start"], span["end"])
+        for reason in reasons
+        for span in reason.get("spans", [])
+        if span.get("field") == field
+    ]
+
+
+def _label(reason: dict) -> str:
+    kind, label = reason.get("kind", ""), reason.get("label", "")
+    if kind == "similar":
+        return f"like \u201c{label[:60]}\u201d"
+    if kind == "author":
+        return f"by {label}"
+    return label or reason.get("text", "")
+
+
+class _Links:
+    """The "more / less like this" links of one message: one signed token for all its papers."""
+
+    def __init__(self, subscriber: Subscriber) -> None:
+        self.subscriber = subscriber
+        sample = feedback_url(subscriber=subscriber, paper_id=0, direction="more")
+        self.prefix = sample[: -len("0/more/")] if sample.endswith("/0/more/") else ""
+        self.safe = escape(self.prefix) == self.prefix
+
+    def html(self, url: str) -> str:
+        # Our own links: only the site's address can hold a character to escape.
+        return url if self.prefix and self.safe else escape(url)
+
+    def __call__(self, paper_id: int, direction: str) -> str:
+        if not self.prefix:  # matching changed its link's shape: ask it for each one
+            return feedback_url(subscriber=self.subscriber, paper_id=paper_id, direction=direction)
+        return f"{self.prefix}{paper_id}/{direction}/"
+
+
+def _meta(paper: Paper) -> str:
+    parts = [paper.authors_display]
+    if paper.published:
+        parts.append(paper.published.strftime("%-d %b %Y"))
+    if paper.upvotes:
+        parts.append(f"\u25b2 {paper.upvotes} upvote{'' if paper.upvotes == 1 else 's'}")
+    return " \u00b7 ".join(p for p in parts if p)
+
+
+def _pdf_url(paper: Paper) -> str:
+    if paper.pdf_url:
+        return paper.pdf_url
+    return f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else ""
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What a paper shows the same way in every digest (prepared once per process and paper)."""
+
+    url: str
+    url_html: str
+    meta: str
+    summary: str
+    from_abstract: bool
+    title_html: str
+    summary_html: str
+    head_html: str  # meta line
+    links_html: str  # PDF / code / project
+    links_text: str
+
+
+_parts_cache: dict[tuple, _Parts] = {}
+
+
+def _parts(paper: Paper) -> _Parts:
+    key = (paper.pk, paper.updated_at, paper.title, paper.abstract, paper.ai_summary, paper.upvotes)
+    parts = _parts_cache.get(key)
+    if parts is None:
+        if len(_parts_cache) > 20_000:  # a day has a few hundred papers; keep memory flat
+            _parts_cache.clear()
+        parts = _parts_cache[key] = _parts_make(paper)
+    return parts
+
+
+def _parts_make(paper: Paper) -> _Parts:
+    summary, from_abstract = summary_of(paper)
+    meta = _meta(paper)
+    extra = [
+        (name, target)
+        for name, target in (
+            ("PDF", _pdf_url(paper)),
+            ("Code", paper.code_url),
+            ("Project", paper.project_url),
+        )
+        if target
+    ]
+    return _Parts(
+        url=paper_link(paper),
+        url_html=escape(paper_link(paper)),
+        meta=meta,
+        summary=summary,
+        from_abstract=from_abstract,
+        title_html=escape(paper.title),
+        summary_html=escape(summary),
+        head_html=f'<div class="dpd-meta" style="font-size:13px;color:#57606a;">{escape(meta)}</div>',
+        links_html="".join(
+            f'<a href="{escape(target)}">{name}</a> &middot;\n' for name, target in extra
+        ),
+        links_text="".join(f"\n   {name}: {target}" for name, target in extra),
+    )
+
+
+def _entry(item: DigestItem, links: _Links) -> Entry:
+    paper = item.paper
+    parts = _parts(paper)
+    reasons = [r for r in item.reasons or [] if isinstance(r, dict)]
+    title_spans = _spans(reasons, "title")
+    title_html = highlight(paper.title, title_spans) if title_spans else parts.title_html
+    summary_html = parts.summary_html
+    if parts.from_abstract and reasons:
+        cut = len(parts.summary.rstrip("\u2026"))
+        spans = [(s, min(e, cut)) for s, e in _spans(reasons, "abstract") if s < cut]
+        if spans:
+            summary_html = highlight(parts.summary, spans)
+    labels = list(dict.fromkeys(label for r in reasons if (label := _label(r))))[:4]
+    more, less = links(paper.pk, "more"), links(paper.pk, "less")
+    labels_html = (
+        '<div style="margin:0 0 6px;">' + "".join(map(_label_html, labels)) + "</div>\n"
+        if labels
+        else ""
+    )
+    # Line breaks between elements keep every line far below the 998-character limit.
+    html = (
+        '\n<div style="font-size:18px;line-height:1.35;font-weight:700;margin:0 0 4px;">'
+        f'<a href="{parts.url_html}" style="color:#0b5cad;text-decoration:none;">'
+        f"{title_html}</a></div>\n{parts.head_html}\n"
+        f'<div style="margin:8px 0 6px;">{summary_html}</div>\n{labels_html}'
+        f'<div style="font-size:13px;">{parts.links_html}'
+        f'<a href="{links.html(more)}">More like this</a> &middot;\n'
+        f'<a href="{links.html(less)}">Less like this</a></div>\n'
+    )
+    why = f"\n   Why: {', '.join(labels)}" if labels else ""
+    text = (
+        f"{paper.title}\n   {parts.meta}\n   {parts.url}\n\n   {parts.summary}{why}"
+        f"{parts.links_text}\n   More like this: {more}\n   Less like this: {less}"
+    )
+    return Entry(parts.url, paper.title, parts.summary, labels, more, less, SafeString(html), text)
+
+
+@lru_cache(maxsize=4096)
+def _label_html(label: str) -> str:
+    return _LABEL.format(escape(label))
+
+
+_SEPARATOR = SafeString(
+    '\n<div class="dpd-rule" style="border-top:1px solid #e4e8ec;margin:14px 0 12px;'
+    'font-size:1px;line-height:1px;">&nbsp;</div>\n'
+)
+_LABEL = (
+    '<span class="dpd-label" style="display:inline-block;margin:0 4px 4px 0;padding:1px 7px;'
+    'border:1px solid #c8d6e5;border-radius:10px;font-size:12px;color:#24476b;">{}</span>'
+)
+
+
+@cache
+def _url_template(name: str) -> tuple[str, str]:
+    # Django's reverse() costs more than the rest of a link; a route's shape never changes.
+    placeholder = "TOKEN0PLACEHOLDER"
+    before, _, after = reverse(name, kwargs={"token": placeholder}).partition(placeholder)
+    return before, after
+
+
+def _url_with(name: str, token: str) -> str:
+    before, after = _url_template(name)
+    return f"{settings.SITE_URL}{before}{token}{after}"
+
+
+def _signed_url(name: str, subscriber: Subscriber, purpose: Purpose) -> str:
+    """Same link as ``subscriptions.tokens.<purpose>_url(subscriber)``, built faster."""
+    return _url_with(name, token_make(subscriber=subscriber, purpose=purpose))
+
+
+def _day_label(day: date) -> str:
+    return day.strftime("%a %-d %b")
+
+
+def digest_context(digest: Digest, *, items: list[DigestItem] | None = None) -> dict:
+    """Everything the digest templates show, for ``digest`` (its ``subscriber`` loaded)."""
+    subscriber = digest.subscriber
+    if items is None:
+        items = list(digest.items.select_related("paper").order_by("section", "rank"))
+    links = _Links(subscriber)
+    picks = [_entry(i, links) for i in items if i.section == DigestItem.Section.PICK]
+    trending = [_entry(i, links) for i in items if i.section == DigestItem.Section.TRENDING]
+    preferences_url = _signed_url("subscriptions:preferences", subscriber, Purpose.PREFERENCES)
+    weekly = digest.since is not None
+    trending = trending if picks else []
+    return {
+        "picks": picks,
+        "trending": trending,
+        # Each section as one block: the templates place them, no per-paper template loop.
+        "picks_html": SafeString(_SEPARATOR.join(e.html for e in picks)),
+        "trending_html": SafeString(_SEPARATOR.join(e.html for e in trending)),
+        "picks_text": "\n\n".join(f"{n}. {e.text}" for n, e in enumerate(picks, start=1)),
+        "trending_text": "\n\n".join(f"* {e.text}" for e in trending),
+        "count": len(picks),
+        "weekly": weekly,
+        "day_label": _day_label(digest.day),
+        "since_label": _day_label(digest.since) if weekly else "",
+        "top_title": picks[0].title if picks else "",
+        "preheader": _preheader(picks),
+        "email": subscriber.email,
+        "preferences_url": preferences_url,
+        "pause_url": preferences_url + "#status-heading",
+        "unsubscribe_url": _signed_url(
+            "subscriptions:unsubscribe", subscriber, Purpose.UNSUBSCRIBE
+        ),
+        "web_url": _url_with("digests:web_copy", digest_token(digest)),
+    }
+
+
+def _preheader(picks: list[Entry]) -> str:
+    if not picks:
+        return "Nothing above your threshold today. Your next digest comes with the next papers."
+    more = f" and {len(picks) - 1} more" if len(picks) > 1 else ""
+    why = f" ({picks[0].labels[0]})" if picks[0].labels else ""
+    return f"{picks[0].title[:110]}{why}{more}."
+
+
+def digest_message(
+    digest: Digest,
+    *,
+    to: str | None = None,
+    html: bool | None = None,
+    items: list[DigestItem] | None = None,
+) -> EmailMultiAlternatives:
+    """The complete message of ``digest`` (without the ledger's Message-ID and List-Id): text
+    and HTML, or only text for a subscriber who chose plain text."""
+    subscriber = digest.subscriber
+    context = digest_context(digest, items=items)
+    message = emails.build(
+        "digest",
+        to=to or subscriber.email,
+        context=context,
+        headers=emails.list_unsubscribe_headers(
+            url=context["unsubscribe_url"], mailto=settings.EMAIL_UNSUBSCRIBE_MAILTO
+        ),
+        html=subscriber.format == Subscriber.Format.HTML if html is None else html,
+    )
+    if settings.DIGEST_OPEN_TRACKING:
+        # Read by django-anymail: the provider adds its pixel. We never add one ourselves.
+        message.track_opens = True
+    return message
+
+
+def digest_html(digest: Digest) -> str:
+    """The HTML part exactly as sent (also the web copy, whatever format its reader chose)."""
+    return digest_message(digest, html=True).alternatives[0][0]
+
+
+def digest_message_build(delivery: Delivery) -> EmailMessage:
+    """The "digest" builder the delivery ledger calls at send time."""
+    subscriber = delivery.subscriber
+    if subscriber is None:
+        raise DeliverySkipped("the subscriber no longer exists")
+    if subscriber.status != Subscriber.Status.ACTIVE:
+        raise DeliverySkipped(f"the subscriber is {subscriber.status}")
+    if subscriber.email != delivery.to_email:
+        raise DeliverySkipped("the subscriber's address changed since")
+    digest = _digest_of(delivery)
+    digest.subscriber = subscriber
+    if digest.papers_count == 0 and not subscriber.quiet_day_note:
+        raise DeliverySkipped("a quiet day, and no note was asked for")
+    return digest_message(digest, to=delivery.to_email)
+
+
+def _digest_of(delivery: Delivery) -> Digest:
+    """The digest a delivery carries: by id (``digests_enqueue``), else by its key's day."""
+    digests = Digest.objects.filter(subscriber_id=delivery.subscriber_id)
+    digest_id = (delivery.payload or {}).get("digest_id")
+    if digest_id is not None:
+        digest = digests.filter(pk=digest_id).first()
+    else:
+        try:
+            day = date.fromisoformat(delivery.key.rpartition(":")[2])
+        except ValueError:
+            raise DeliverySkipped(f"no digest day in the key {delivery.key[:80]!r}") from None
+        digest = digests.filter(day=day).first()
+    if digest is None:
+        raise DeliverySkipped("the digest no longer exists")
+    return digest
