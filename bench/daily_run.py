@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--timeout", type=int, default=3600, help="Give up after this many s.")
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON only.")
+    parser.add_argument(
+        "--lexical", action="store_true", help="Match by keywords only (MATCHING_SEMANTIC=0)."
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the workers are stopped too
 
@@ -286,6 +289,7 @@ def main(argv: list[str] | None = None) -> dict:
         "DEFAULT_FROM_EMAIL": "Daily Papers Digest <digest@digest.example.org>",
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "PYTHONUNBUFFERED": "1",
+        "MATCHING_SEMANTIC": "0" if args.lexical else os.environ.get("MATCHING_SEMANTIC", "1"),
     }
     os.environ.update(env)
     figures: dict = {"subscribers": args.subscribers, "workers": args.workers}

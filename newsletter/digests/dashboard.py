@@ -128,7 +128,7 @@ def svg_lines(
     step = plot_w / max(len(labels) - 1, 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" class="chart">',
+        f'width="100%" role="img" class="chart" fill="currentColor">',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
         'stroke="#999"/>',
         f'<text x="{left - 6}" y="{top + 8}" text-anchor="end" font-size="11">{peak}</text>',
@@ -167,7 +167,7 @@ def svg_bars(items: list[tuple[str, int]], *, width: int = 720, bar: int = 22) -
     peak = max([1, *(value for _, value in items)])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" class="chart">'
+        f'width="100%" role="img" class="chart" fill="currentColor">'
     ]
     if not items:
         parts.append(f'<text x="0" y="{bar}" font-size="12">nothing yet</text>')
