@@ -157,6 +157,19 @@ def tick(now: str) -> None:
     daily_tick_task.delay(now=now)
 
 
+def start_day(day: date) -> None:
+    """Beat's tick at 23:00 UTC starts the day's run; wait until the worker has ingested it."""
+    tick(at(day, 23))
+    wait_for(
+        lambda: (
+            DailyRun.objects.filter(day=day).exists()
+            and IngestRun.objects.filter(source__isnull=False, listing_date=day).exists()
+            and not IngestRun.objects.filter(source__isnull=False, status="running").exists()
+        ),
+        f"the ingest of {day}",
+    )
+
+
 def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
     inbox, listing_server, broker_env
 ):
@@ -206,15 +219,7 @@ def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
     worker.start()
     try:
         # Yesterday: beat starts the run at 23:00 UTC; the worker ingests the local source.
-        tick(at(YESTERDAY, 23))
-        wait_for(
-            lambda: (
-                DailyRun.objects.filter(day=YESTERDAY).exists()
-                and not IngestRun.objects.filter(source__isnull=False, status="running").exists()
-                and IngestRun.objects.filter(source__isnull=False).exists()
-            ),
-            "the day's ingest",
-        )
+        start_day(YESTERDAY)
         ids = [r.pk for r in readers.values()]
         expected = rankings_for_day(day=YESTERDAY, subscriber_ids=ids)
         assert all(expected.values()), "each reader has papers yesterday"
@@ -264,7 +269,7 @@ def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
         assert handler.count() == 3
 
         # Today (three listings, one of them yesterday's again): nothing sent yesterday again.
-        tick(at(TODAY, 23))
+        start_day(TODAY)
         tick(at(TOMORROW, 14))
         wait_for(
             lambda: all(handler.days(a) == ["2026-03-02", "2026-03-03"] for a in readers),
@@ -279,7 +284,7 @@ def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
 
         # Tomorrow the worker dies in the middle of the day and is started again.
         listing_for(TOMORROW, CAPTURES[1])
-        tick(at(TOMORROW, 23))
+        start_day(TOMORROW)
         tick(at(TOMORROW + timedelta(days=1), 14))
         wait_for(
             lambda: Digest.objects.filter(day=TOMORROW).exists() or handler.count() > 6,
