@@ -95,14 +95,16 @@ def make_objects(messages: int):
         items = []
         for rank, paper in enumerate(rng.sample(papers, PAPERS_PER_DIGEST), start=1):
             trending = rank > PAPERS_PER_DIGEST - 3
-            word = paper.title.split()[0]
+            # Each reader's own keyword: any word of the title, highlighted where it is.
+            word = rng.choice(paper.title.split())
+            start = paper.title.find(word)
             reasons = [
                 {
                     "kind": "keyword",
                     "label": word.lower(),
                     "text": f"mentions \u201c{word.lower()}\u201d",
                     "spans": [
-                        {"field": "title", "start": 0, "end": len(word)},
+                        {"field": "title", "start": start, "end": start + len(word)},
                         {"field": "abstract", "start": 4, "end": 20},
                     ],
                 },
@@ -163,18 +165,23 @@ def main() -> None:
         bare.attach_alternative(html, "text/html")
         floors.append(bare)
     # CPU time of this process, in alternating blocks: other jobs on the machine (it is shared)
-    # slow both sides alike instead of whichever ran while they were busy.
+    # slow both sides alike instead of whichever ran while they were busy. Besides the totals,
+    # the fastest block of each side (as timeit reports) shows the cost without interference.
     ours = floor = 0.0
-    block = 500
+    best_ours = best_floor = float("inf")
+    block = 250
     for start in range(0, len(work), block):
+        chunk = work[start : start + block]
         t0 = time.process_time()
-        for digest, items in work[start : start + block]:
+        for digest, items in chunk:
             build(digest, items).message().as_bytes()
         t1 = time.process_time()
         for bare in floors[start : start + block]:
             bare.message().as_bytes()
         t2 = time.process_time()
         ours, floor = ours + t1 - t0, floor + t2 - t1
+        best_ours = min(best_ours, (t1 - t0) / len(chunk) * 1000)
+        best_floor = min(best_floor, (t2 - t1) / len(chunk) * 1000)
 
     per = ours / len(work) * 1000
     per_floor = floor / len(work) * 1000
@@ -184,6 +191,10 @@ def main() -> None:
     )
     print(f"floor: {floor:6.2f} s  {per_floor:5.2f} ms/message  (same HTML+text, pre-built)")
     print(f"ratio: {per / per_floor:5.2f}x   (target <= 1.5x, <= 3 ms/message)")
+    print(
+        f"fastest block: ours {best_ours:.2f} ms, floor {best_floor:.2f} ms,"
+        f" ratio {best_ours / best_floor:.2f}x"
+    )
     print(
         f"HTML:  {sum(sizes) / len(sizes) / 1024:5.1f} KB mean, {max(sizes) / 1024:5.1f} KB max"
         " (target < 60 KB)"

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from newsletter.delivery import selectors, services
 from newsletter.delivery.models import Delivery, TrackingEvent
@@ -38,6 +39,11 @@ class DeliveryAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.outbox_message_view),
                 name="delivery_outbox_message",
             ),
+            path(
+                "outbox/<str:name>/html/",
+                self.admin_site.admin_view(xframe_options_sameorigin(self.outbox_html_view)),
+                name="delivery_outbox_html",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -65,15 +71,28 @@ class DeliveryAdmin(admin.ModelAdmin):
         if message is None:
             raise Http404("No such message in the outbox.")
         text = message.get_body(("plain",))
-        html = message.get_body(("html",))
         context = {
             **self._context(request, str(message["Subject"] or name)),
             "name": name,
             "headers": list(message.items()),
             "text": text.get_content() if text else "",
-            "html": html.get_content() if html else "",
+            "has_html": message.get_body(("html",)) is not None,
         }
         return TemplateResponse(request, "admin/delivery/delivery/outbox_message.html", context)
+
+    def outbox_html_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        """The HTML part as it is, for the preview frame: its inline styles may apply, nothing
+        else (no scripts, no requests, a sandbox)."""
+        message = selectors.outbox_message(name=name)
+        html = message.get_body(("html",)) if message is not None else None
+        if html is None:
+            raise Http404("No such message in the outbox.")
+        response = HttpResponse(html.get_content(), content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            "frame-ancestors 'self'; sandbox"
+        )
+        return response
 
     @admin.action(description="Resend (uncertain or failed ones; may arrive twice)")
     def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse | None:

@@ -212,10 +212,40 @@ def _parts_make(paper: Paper) -> _Parts:
     )
 
 
-def _entry(item: DigestItem, links: _Links) -> Entry:
-    paper = item.paper
-    parts = _parts(paper)
-    reasons = [r for r in item.reasons or [] if isinstance(r, dict)]
+class _Body(NamedTuple):
+    """A paper as one reader sees it, but for their links (the same for every reader whom the
+    same reasons brought it to: prepared once per process)."""
+
+    html: str
+    text: str
+    labels: list[str]
+
+
+_bodies: dict[tuple, _Body] = {}
+
+
+def _reasons_key(reasons: list[dict]) -> tuple:
+    return tuple(
+        (
+            r.get("kind"),
+            r.get("label"),
+            tuple((sp.get("field"), sp.get("start"), sp.get("end")) for sp in r.get("spans", ())),
+        )
+        for r in reasons
+    )
+
+
+def _body(paper: Paper, parts: _Parts, reasons: list[dict]) -> _Body:
+    key = (parts, _reasons_key(reasons))
+    body = _bodies.get(key)
+    if body is None:
+        if len(_bodies) > 50_000:  # keep memory flat over the days
+            _bodies.clear()
+        body = _bodies[key] = _body_make(paper, parts, reasons)
+    return body
+
+
+def _body_make(paper: Paper, parts: _Parts, reasons: list[dict]) -> _Body:
     title_spans = _spans(reasons, "title")
     title_html = highlight(paper.title, title_spans) if title_spans else parts.title_html
     summary_html = parts.summary_html
@@ -225,7 +255,6 @@ def _entry(item: DigestItem, links: _Links) -> Entry:
         if spans:
             summary_html = highlight(parts.summary, spans)
     labels = list(dict.fromkeys(label for r in reasons if (label := _label(r))))[:4]
-    more, less = links(paper.pk, "more"), links(paper.pk, "less")
     labels_html = (
         '<div style="margin:0 0 6px;">' + "".join(map(_label_html, labels)) + "</div>\n"
         if labels
@@ -238,15 +267,26 @@ def _entry(item: DigestItem, links: _Links) -> Entry:
         f"{title_html}</a></div>\n{parts.head_html}\n"
         f'<div style="margin:8px 0 6px;">{summary_html}</div>\n{labels_html}'
         f'<div style="font-size:13px;">{parts.links_html}'
-        f'<a href="{links.html(more)}">More like this</a> &middot;\n'
-        f'<a href="{links.html(less)}">Less like this</a></div>\n'
     )
     why = f"\n   Why: {', '.join(labels)}" if labels else ""
-    text = (
-        f"{paper.title}\n   {parts.meta}\n   {parts.url}\n\n   {parts.summary}{why}"
-        f"{parts.links_text}\n   More like this: {more}\n   Less like this: {less}"
+    text = f"{paper.title}\n   {parts.meta}\n   {parts.url}\n\n   {parts.summary}{why}{parts.links_text}"
+    return _Body(html, text, labels)
+
+
+def _entry(item: DigestItem, links: _Links) -> Entry:
+    paper = item.paper
+    parts = _parts(paper)
+    reasons = [r for r in item.reasons or [] if isinstance(r, dict)]
+    body = _body(paper, parts, reasons)
+    more, less = links(paper.pk, "more"), links(paper.pk, "less")
+    html = (
+        f'{body.html}<a href="{links.html(more)}">More like this</a> &middot;\n'
+        f'<a href="{links.html(less)}">Less like this</a></div>\n'
     )
-    return Entry(parts.url, paper.title, parts.summary, labels, more, less, SafeString(html), text)
+    text = f"{body.text}\n   More like this: {more}\n   Less like this: {less}"
+    return Entry(
+        parts.url, paper.title, parts.summary, body.labels, more, less, SafeString(html), text
+    )
 
 
 @lru_cache(maxsize=4096)

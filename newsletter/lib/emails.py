@@ -92,7 +92,8 @@ def _mjml_source(name: str, depth: int = 0) -> str:
 @cache
 def html_template(kind: str) -> Template:
     """``emails/<kind>.mjml`` compiled to HTML and parsed as a Django template, once per process."""
-    html = mjml2html(_mjml_source(f"{kind}.mjml"), disable_comments=True)
+    # fonts={}: no web-font <link> (a request to a third party each time the email is opened).
+    html = mjml2html(_mjml_source(f"{kind}.mjml"), disable_comments=True, fonts={})
     return engines["django"].from_string(lines_fold(html, width=TEMPLATE_LINE)).template
 
 

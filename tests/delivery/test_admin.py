@@ -75,8 +75,14 @@ def test_the_outbox_page_lists_and_renders_messages(admin_client, settings, tmp_
     assert "Hello &lt;there&gt;" in listing and "b@example.org" in listing
     [name] = [p.name for p in tmp_path.glob("*.eml")]
     shown = admin_client.get(URL + f"outbox/{name}/").content.decode()
-    assert "Plain body" in shown and "&lt;p&gt;HTML body&lt;/p&gt;" in shown  # srcdoc, escaped
-    assert 'sandbox=""' in shown
+    assert "Plain body" in shown and 'sandbox=""' in shown
+    assert f'src="/admin/delivery/delivery/outbox/{name}/html/"' in shown
+    html = admin_client.get(URL + f"outbox/{name}/html/")
+    assert html.content.decode().strip() == "<p>HTML body</p>"
+    # The email's own inline styles may apply in the frame; scripts and requests may not.
+    policy = html["Content-Security-Policy"]
+    assert "style-src 'unsafe-inline'" in policy and "default-src 'none'" in policy
+    assert "sandbox" in policy and html["X-Frame-Options"] == "SAMEORIGIN"
     assert admin_client.get(URL + "outbox/..db.sqlite3/").status_code == 404
     assert admin_client.get(URL + "outbox/missing.eml/").status_code == 404
 

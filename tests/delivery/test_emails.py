@@ -63,6 +63,7 @@ def test_the_html_is_dark_mode_aware_has_no_images_and_short_lines():
     assert 'name="color-scheme" content="light dark"' in html
     assert "prefers-color-scheme: dark" in html
     assert "<img" not in html  # nothing is lost with images off
+    assert "https://" not in html.replace("https://papers.example.org/", "")  # no remote fonts
     assert max(len(line) for line in html.splitlines()) <= emails.MAX_LINE
     assert "One click and your first digest" in html  # the preheader
     raw = message.message().as_bytes()

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -51,9 +52,9 @@ def _worker_env(smtp_port: int, var_dir) -> dict[str, str]:
     )
 
 
-def _start_worker(env: dict[str, str]) -> subprocess.Popen:
+def _start_worker(env: dict[str, str], queue: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(ROOT / "bin" / "worker"), "--concurrency", "1", "--pool", "prefork"],
+        [str(ROOT / "bin" / "worker"), "--concurrency", "1", "--pool", "prefork", "-Q", queue],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -74,7 +75,9 @@ def _wait(condition, seconds: float, worker: subprocess.Popen) -> bool:
     return False
 
 
-def test_a_worker_killed_mid_batch_and_restarted_sends_each_email_once(smtp_server, tmp_path):
+def test_a_worker_killed_mid_batch_and_restarted_sends_each_email_once(
+    smtp_server, tmp_path, monkeypatch
+):
     if settings.REDIS_URL:
         from urllib.parse import urlsplit
 
@@ -85,8 +88,15 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_each_email_once(smtp_serv
         for i in range(COUNT)
     ]
     ids = [enqueue_welcome(s).pk for s in subscribers]
+    # A queue of its own, so that no other test's leftover task runs in this worker.
+    queue = f"test-crash-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setattr(
+        tasks.deliveries_send_task,
+        "delay",
+        lambda ids: tasks.deliveries_send_task.apply_async(args=[ids], queue=queue),
+    )
     env = _worker_env(smtp_server.port, tmp_path)
-    worker = _start_worker(env)
+    worker = _start_worker(env, queue)
     output = ""
     try:
         for start in range(0, COUNT, 8):
@@ -102,7 +112,7 @@ def test_a_worker_killed_mid_batch_and_restarted_sends_each_email_once(smtp_serv
         swept = services.deliveries_sweep(now=later)
         assert swept["nudged"] >= 1
 
-        worker = _start_worker(env)
+        worker = _start_worker(env, queue)
         unfinished = (State.QUEUED, State.SENDING, State.RETRY)
         done = _wait(lambda: not Delivery.objects.filter(state__in=unfinished).exists(), 90, worker)
         assert done, f"deliveries left: {Counter(Delivery.objects.values_list('state', flat=True))}"

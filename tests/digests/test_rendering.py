@@ -198,3 +198,14 @@ def test_a_digest_delivery_whose_digest_is_gone_is_skipped(digest):
     digest.delete()
     assert not sent()
     assert Delivery.objects.get(pk=delivery_id).state == Delivery.State.SKIPPED
+
+
+def test_two_readers_of_one_paper_each_see_their_own_words_and_links(papers, reader):
+    ada = reader("ada@example.com", keywords=["robot manipulation"])
+    bob = reader("bob@example.com", keywords=["human videos"])
+    digests = digests_build(day=DAY1, subscriber_ids=[ada.pk, bob.pk])
+    ada_html, bob_html = (_html(digest_message(d)) for d in digests)
+    assert re.search(r"<mark[^>]*>Robot Manipulation</mark>", ada_html)
+    assert not re.search(r"<mark[^>]*>Human Videos</mark>", ada_html)
+    assert re.search(r"<mark[^>]*>Human Videos</mark>", bob_html)
+    assert ada.public_id.hex in ada_html and ada.public_id.hex not in bob_html

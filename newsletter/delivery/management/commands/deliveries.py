@@ -20,12 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--sweep", action="store_true", help="run the sweep now")
         parser.add_argument("--send", action="store_true", help="send what is due, here")
         parser.add_argument(
-            "--dry-run", action="store_true", help="only say what --send would send"
+            "--dry-run", action="store_true", help="change nothing: say what --send would send"
         )
 
     def handle(self, *args, sweep: bool, send: bool, dry_run: bool, **options) -> None:
-        if sweep and not dry_run:
-            self.stdout.write(f"sweep: {services.deliveries_sweep()}")
+        if sweep:
+            if dry_run:
+                self.stdout.write("sweep: not run (dry run)")
+            else:
+                self.stdout.write(f"sweep: {services.deliveries_sweep()}")
         if send:
             due = services.deliveries_due(limit=100_000)
             if dry_run:
