@@ -66,7 +66,7 @@ def test_staff_reach_it_from_the_admin_index(admin_client, history):
     response = admin_client.get("/admin/digests/dailyrun/dashboard/")
     page = response.content.decode()
     assert response.status_code == 200
-    assert page.count("class=\"chart\"") == 5 and "&lt;b&gt;Graphs&lt;/b&gt;" in page
+    assert page.count('class="chart"') == 5 and "&lt;b&gt;Graphs&lt;/b&gt;" in page
     assert "cdn" not in page.lower()
 
 
