@@ -358,6 +358,16 @@ def _send_due(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
     if due:
         stage = run.stages.get("sending", {})
         _stage(run, "sending", dispatched=stage.get("dispatched", 0) + len(due))
+    if handed:
+        logger.info(
+            "daily_run stage=handout day=%s due_by=%s daily=%d weekly=%d again=%d chunks=%d",
+            run.day,
+            now.isoformat(),
+            len(due.daily),
+            len(due.weekly),
+            len(stale),
+            len(chunks(due.daily + stale.daily)) + len(chunks(due.weekly + stale.weekly)),
+        )
 
 
 def _deliveries_missing_enqueue(day: date) -> int:
