@@ -63,7 +63,18 @@ class SubscriberAdmin(admin.ModelAdmin):
         (None, {"fields": ["email", "status", "pending_email", "public_id"]}),
         (
             "Schedule",
-            {"fields": ["frequency", "weekday", "send_hour", "timezone", "max_papers", "format"]},
+            {
+                "fields": [
+                    "frequency",
+                    "weekday",
+                    "send_hour",
+                    "timezone",
+                    "max_papers",
+                    "format",
+                    "trending",
+                    "quiet_day_note",
+                ]
+            },
         ),
         ("Topics", {"fields": ["topics"]}),
         (

@@ -69,6 +69,8 @@ def subscriber_export(*, subscriber: Subscriber) -> dict[str, Any]:
             "timezone": subscriber.timezone,
             "max_papers": subscriber.max_papers,
             "format": subscriber.format,
+            "trending": subscriber.trending,
+            "quiet_day_note": subscriber.quiet_day_note,
         },
         "topics": [{"slug": t.slug, "name": t.name} for t in subscriber.topics.all()],
         "keywords": subscriber.keywords,

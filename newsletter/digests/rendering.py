@@ -26,7 +26,6 @@ from newsletter.delivery.registry import DeliverySkipped
 from newsletter.digests.links import digest_token
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.lib import emails
-from newsletter.matching.services import feedback_url
 from newsletter.papers.models import Paper
 from subscriptions.models import Subscriber
 from subscriptions.tokens import Purpose, token_make
@@ -122,21 +121,23 @@ def _label(reason: dict) -> str:
 
 
 class _Links:
-    """The "more / less like this" links of one message: one signed token for all its papers."""
+    """The "more / less like this" links of one message: one signed token for all its papers.
+
+    Built as matching's ``feedback_url`` builds them (a test compares the two), with the route
+    taken apart once per process rather than reversed for each link.
+    """
 
     def __init__(self, subscriber: Subscriber) -> None:
-        self.subscriber = subscriber
-        sample = feedback_url(subscriber=subscriber, paper_id=0, direction="more")
-        self.prefix = sample[: -len("0/more/")] if sample.endswith("/0/more/") else ""
+        before, after = _url_template("matching:feedback", paper_id=0, direction="more")
+        token = token_make(subscriber=subscriber, purpose=Purpose.FEEDBACK)
+        self.prefix = f"{settings.SITE_URL}{before}{token}{after[: -len('0/more/')]}"
         self.safe = escape(self.prefix) == self.prefix
 
     def html(self, url: str) -> str:
         # Our own links: only the site's address can hold a character to escape.
-        return url if self.prefix and self.safe else escape(url)
+        return url if self.safe else escape(url)
 
     def __call__(self, paper_id: int, direction: str) -> str:
-        if not self.prefix:  # matching changed its link's shape: ask it for each one
-            return feedback_url(subscriber=self.subscriber, paper_id=paper_id, direction=direction)
         return f"{self.prefix}{paper_id}/{direction}/"
 
 
@@ -175,7 +176,22 @@ _parts_cache: dict[tuple, _Parts] = {}
 
 
 def _parts(paper: Paper) -> _Parts:
-    key = (paper.pk, paper.updated_at, paper.title, paper.abstract, paper.ai_summary, paper.upvotes)
+    # Everything the parts show (an edit in the admin need not touch ``updated_at``).
+    key = (
+        paper.pk,
+        paper.title,
+        paper.abstract,
+        paper.ai_summary,
+        paper.upvotes,
+        paper.published,
+        tuple(paper.authors or ()),
+        paper.author_count,
+        paper.hf_url,
+        paper.abs_url,
+        paper.pdf_url,
+        paper.code_url,
+        paper.project_url,
+    )
     parts = _parts_cache.get(key)
     if parts is None:
         if len(_parts_cache) > 20_000:  # a day has a few hundred papers; keep memory flat
@@ -305,10 +321,11 @@ _LABEL = (
 
 
 @cache
-def _url_template(name: str) -> tuple[str, str]:
+def _url_template(name: str, **kwargs) -> tuple[str, str]:
     # Django's reverse() costs more than the rest of a link; a route's shape never changes.
     placeholder = "TOKEN0PLACEHOLDER"
-    before, _, after = reverse(name, kwargs={"token": placeholder}).partition(placeholder)
+    path = reverse(name, kwargs={"token": placeholder, **kwargs})
+    before, _, after = path.partition(placeholder)
     return before, after
 
 
@@ -349,7 +366,7 @@ def digest_context(digest: Digest, *, items: list[DigestItem] | None = None) -> 
         "weekly": weekly,
         "day_label": _day_label(digest.day),
         "since_label": _day_label(digest.since) if weekly else "",
-        "top_title": picks[0].title if picks else "",
+        "top_title": _shorten(picks[0].title, 100) if picks else "",
         "preheader": _preheader(picks),
         "email": subscriber.email,
         "preferences_url": preferences_url,
@@ -361,12 +378,19 @@ def digest_context(digest: Digest, *, items: list[DigestItem] | None = None) -> 
     }
 
 
+def _shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    return (head[: head.rfind(" ")] if " " in head else head).rstrip(",;:") + "\u2026"
+
+
 def _preheader(picks: list[Entry]) -> str:
     if not picks:
         return "Nothing above your threshold today. Your next digest comes with the next papers."
     more = f" and {len(picks) - 1} more" if len(picks) > 1 else ""
     why = f" ({picks[0].labels[0]})" if picks[0].labels else ""
-    return f"{picks[0].title[:110]}{why}{more}."
+    return f"{_shorten(picks[0].title, 110)}{why}{more}."
 
 
 def digest_message(

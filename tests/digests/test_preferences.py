@@ -31,3 +31,10 @@ def test_readers_turn_trending_off_and_the_quiet_day_note_on(client):
     assert "saved=1" in client.post(path, data)["Location"]
     subscriber.refresh_from_db()
     assert not subscriber.trending and subscriber.quiet_day_note
+
+
+def test_the_data_export_includes_both_choices(client):
+    subscriber = Subscriber.objects.create(email="r@example.com", status="active", trending=False)
+    path = tokens.preferences_url(subscriber).split("testserver", 1)[1] + "export/"
+    preferences = client.get(path).json()["preferences"]
+    assert preferences["trending"] is False and preferences["quiet_day_note"] is False

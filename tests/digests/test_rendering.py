@@ -209,3 +209,33 @@ def test_two_readers_of_one_paper_each_see_their_own_words_and_links(papers, rea
     assert not re.search(r"<mark[^>]*>Human Videos</mark>", ada_html)
     assert re.search(r"<mark[^>]*>Human Videos</mark>", bob_html)
     assert ada.public_id.hex in ada_html and ada.public_id.hex not in bob_html
+
+
+def test_the_feedback_links_are_the_ones_matching_makes(digest):
+    from newsletter.matching.services import feedback_url
+
+    message = digest_message(digest)
+    paper = digest.items.get(section="pick", rank=1).paper
+    for direction in ("more", "less"):
+        url = feedback_url(subscriber=digest.subscriber, paper_id=paper.pk, direction=direction)
+        signed = re.compile(r":[0-9A-Za-z]+:[\w-]{43}")  # signed a second apart, maybe
+        assert signed.sub("", url) in signed.sub("", message.body)
+
+
+def test_a_very_long_top_title_is_shortened_in_the_subject_at_a_word(digest):
+    paper = digest.items.get(section="pick", rank=1).paper
+    Paper.objects.filter(pk=paper.pk).update(title="Deep " * 60 + "Learning")
+    digest.refresh_from_db()
+    subject = digest_message(digest).subject
+    assert subject.startswith("2 papers for you, Mon 2 Feb: Deep Deep") and subject.endswith(
+        "\u2026"
+    )
+    assert len(subject) < 140
+
+
+def test_a_paper_edited_since_shows_as_it_is_now(digest):
+    before = digest_message(digest).body
+    paper = digest.items.get(section="pick", rank=1).paper
+    Paper.objects.filter(pk=paper.pk).update(code_url="https://example.org/new-code")
+    assert "https://example.org/new-code" not in before
+    assert "Code: https://example.org/new-code" in digest_message(digest).body
