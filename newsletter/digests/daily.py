@@ -445,7 +445,10 @@ def daily_tick(*, now: datetime, dispatch: Dispatch, start: bool = True) -> list
         except Exception as exc:
             # Recorded and retried at the next tick; one bad day never stops the others.
             logger.exception("daily_run day=%s failed to advance", run.day)
-            _stage(run, run.state, error=f"{type(exc).__name__}: {str(exc)[:500]}")
+            stage = {State.INGESTING: "ingest", State.MATCHING: "matching"}.get(
+                run.state, "sending"
+            )
+            _stage(run, stage, error=f"{type(exc).__name__}: {str(exc)[:500]}")
     return runs
 
 

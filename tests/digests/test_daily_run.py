@@ -198,3 +198,21 @@ def test_healthz_answers_503_when_the_days_run_never_started(client, time_machin
     response = client.get("/healthz")
     assert response.status_code == 503
     assert "has not started" in response.json()["daily_run"]
+
+
+def test_a_stage_that_breaks_is_recorded_on_the_run_and_tried_again_next_tick(monkeypatch):
+    listing_for(DAY)
+    reader("reader@example.com", keywords=["diffusion"])
+
+    def broken(**kwargs):
+        raise RuntimeError("the vectors table is locked")
+
+    monkeypatch.setattr(daily, "paper_vectors_ensure", broken)
+    daily.daily_tick(now=START, dispatch=Recorder().dispatch())
+    run = DailyRun.objects.get(day=DAY)
+    assert run.state == DailyRun.State.MATCHING
+    assert run.stages["matching"]["error"] == "RuntimeError: the vectors table is locked"
+
+    monkeypatch.undo()
+    daily.daily_tick(now=START + timedelta(hours=1), dispatch=Recorder().dispatch())
+    assert DailyRun.objects.get(day=DAY).state == DailyRun.State.SENDING
