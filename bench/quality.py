@@ -451,7 +451,7 @@ def main() -> None:
     params = engine.DEFAULT_PARAMS
     if args.tune:
         best = None
-        for w_lex, w_cat in itertools.product((0.0, 0.1, 0.2, 0.3), (0.0, 0.3, 0.6, 1.0, 1.5)):
+        for w_lex, w_cat in itertools.product((0.0, 0.1, 0.2), (0.0, 1.0, 2.0, 3.0)):
             p = replace(params, w_sem=1.0 - w_lex, w_lex=w_lex, w_cat=w_cat)
             res = evaluation.run(p, ["hybrid"])["hybrid"]
             mean = float(np.mean([v[0] for v in res.values()]))

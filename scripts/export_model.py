@@ -147,7 +147,10 @@ def main() -> None:
     }
     tokenizer["padding"] = None
     (OUT / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False))
-    shutil.copyfile("/usr/share/common-licenses/Apache-2.0", OUT / "LICENSE")
+    # The model's licence (Apache-2.0, as its model card says) ships beside it.
+    debian_copy = Path("/usr/share/common-licenses/Apache-2.0")
+    if not (OUT / "LICENSE").exists() and debian_copy.exists():
+        shutil.copyfile(debian_copy, OUT / "LICENSE")
     manifest = {
         "model": "sentence-transformers/all-MiniLM-L6-v2",
         "weights": f"{WEIGHTS_PACKAGE}=={WEIGHTS_VERSION}",

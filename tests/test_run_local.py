@@ -31,6 +31,12 @@ def _get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def _wait_for_files(folder, pattern: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not list(folder.glob(pattern)):
+        time.sleep(0.3)
+
+
 def _wait_for_health(base: str, process: subprocess.Popen, seconds: float) -> int | None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
@@ -102,6 +108,8 @@ def test_make_run_serves_the_site_and_stops_on_ctrl_c(tmp_path):
         admin_status, admin_page = _get(base + "/admin/login/")
         worker_ran = healthy and _worker_runs_a_task(var_dir, seconds=45)
         signed_up_at = _sign_up(base, "smoke@example.org") if healthy else None
+        # The confirmation leaves from the worker, after the request: give it a moment.
+        _wait_for_files(var_dir / "outbox", "*.eml", seconds=45 if healthy else 0)
     finally:
         process.send_signal(signal.SIGINT)
         try:

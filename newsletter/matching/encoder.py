@@ -9,7 +9,6 @@ at 256, mean pooling over the attention mask, L2 normalisation.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
@@ -40,7 +39,6 @@ class Encoder:
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
             str(model_dir / model_file), options, providers=["CPUExecutionProvider"]

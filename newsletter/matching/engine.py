@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
 
 from newsletter.matching import text
 
@@ -45,10 +44,10 @@ class Params:
 
     w_sem: float = 0.9
     w_lex: float = 0.1
-    w_cat: float = 0.6
+    w_cat: float = 2.0
     w_pop: float = 0.02
     z_floor: float = 0.02  # the smallest spread a day's scores are divided by
-    min_cosine: float = 0.32  # the calibrated threshold on semantic evidence
+    min_cosine: float = 0.35  # on dev, 64% of pairs above it are relevant, 13 per day
     min_lex: float = 0.25  # ... or at least this share of the keyword's weight in the title
     similar_cosine: float = 0.5  # "similar to <a paper you liked>"
 
@@ -136,6 +135,11 @@ class Day:
     authors: dict[str, set[int]]  # author key -> paper rows
     _index: dict[int, tuple[dict, dict]] = field(default_factory=dict)
     reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
+    columns: dict[str, int] | None = None  # the day's terms (see _day_tables)
+    phrase_papers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
+    term_map: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    bm25: Postings | None = None
+    title: Postings | None = None
 
     def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Stem positions in the title and abstract of a paper (built on first use)."""
@@ -208,6 +212,7 @@ def _phrase_weights(phrase: str, weight: float) -> tuple[tuple[str, float], ...]
 def _query(
     keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
 ) -> tuple[tuple[str, float], ...]:
+    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
     weights: dict[str, float] = {}
     sources = [(k, 1.0) for k in keywords] + [(p, TOPIC_WEIGHT) for t in topics for p in t.phrases]
     for phrase, weight in sources:
@@ -217,47 +222,148 @@ def _query(
     return tuple(weights.items())
 
 
-def query_terms(profile: Profile) -> dict[str, float]:
-    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
-    return dict(_query(profile.keywords, profile.topics))
+@dataclass
+class Postings:
+    """A (terms x papers) sparse table as posting lists: term t's papers and weights are
+    ``papers[start[t]:start[t + 1]]`` and ``weights[...]``."""
+
+    start: np.ndarray
+    papers: np.ndarray
+    weights: np.ndarray
 
 
-def _bm25_matrix(day: Day, vocab: dict[str, int], df: Mapping[str, int], n_docs: int):
-    """(papers x vocabulary) BM25 weights of the day's papers, restricted to the query terms."""
-    avg = float(day.lengths.mean()) if len(day.lengths) else 1.0
-    rows, cols, vals = [], [], []
+def _postings(entries: list[dict[int, float]], n_terms: int) -> Postings:
+    """Posting lists from each paper's {term column: weight}."""
+    cols = np.fromiter((c for e in entries for c in e), dtype=np.int64)
+    weights = np.fromiter((w for e in entries for w in e.values()), dtype=np.float32)
+    papers = np.repeat(np.arange(len(entries)), [len(e) for e in entries])
+    order = np.argsort(cols, kind="stable")
+    start = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cols, minlength=n_terms), out=start[1:])
+    return Postings(start, papers[order], weights[order])
+
+
+def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
+    """The day's terms as columns, with BM25 weights and title presence as posting lists, built
+    once a day. Only the day's own terms count: a query term no paper has adds nothing."""
+    if day.columns is not None:
+        return
+    columns: dict[str, int] = {}
+    for counts in day.tf:
+        for term in counts:
+            columns.setdefault(term, len(columns))
+    avg = max(float(day.lengths.mean()) if len(day.lengths) else 1.0, 1.0)
+    bm25, title = [], []
     for row, counts in enumerate(day.tf):
-        norm = K1 * (1 - B + B * day.lengths[row] / max(avg, 1.0))
-        for term, count in counts.items():
-            col = vocab.get(term)
-            if col is not None:
-                rows.append(row)
-                cols.append(col)
-                vals.append(idf(df, n_docs, term) * count * (K1 + 1) / (count + norm))
-    return sparse.csr_matrix(
-        (np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(day.papers), len(vocab))
-    )
+        norm = K1 * (1 - B + B * day.lengths[row] / avg)
+        bm25.append(
+            {columns[t]: idf(df, n_docs, t) * c * (K1 + 1) / (c + norm) for t, c in counts.items()}
+        )
+        title.append({columns[t]: 1.0 for t in text.text_terms(day.title_tokens[row])})
+    day.columns = columns
+    day.bm25 = _postings(bm25, len(columns))
+    day.title = _postings(title, len(columns))
 
 
-def _query_matrix(queries: list[tuple[tuple[str, float], ...]], vocab: dict[str, int]):
-    indptr = np.zeros(len(queries) + 1, dtype=np.int64)
-    np.cumsum([len(q) for q in queries], out=indptr[1:])
-    cols = np.fromiter((vocab[t] for q in queries for t, _ in q), dtype=np.int64, count=indptr[-1])
-    vals = np.fromiter((w for q in queries for _, w in q), dtype=np.float32, count=indptr[-1])
-    return sparse.csr_matrix((vals, cols, indptr), shape=(len(queries), len(vocab)))
+def _rows_times(
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    table: Postings,
+    n_papers: int,
+    budget: int = 2_000_000,
+) -> np.ndarray:
+    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table,
+    expanding each query term into its postings and summing with one bincount per block of rows
+    (at most ``budget`` postings at a time). numpy only, no scipy."""
+    n = len(indptr) - 1
+    out = np.zeros((n, n_papers), dtype=np.float32)
+    if not len(cols) or not n_papers:
+        return out
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    counts = table.start[cols + 1] - table.start[cols]
+    per_row = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, weights=counts, minlength=n).astype(np.int64), out=per_row[1:])
+    begin = 0
+    while begin < n:
+        end = int(np.searchsorted(per_row, per_row[begin] + budget, side="right")) - 1
+        end = min(n, max(end, begin + 1))
+        first, last = indptr[begin], indptr[end]
+        c = counts[first:last]
+        total = int(c.sum())
+        if total:
+            heads = table.start[cols[first:last]]
+            offsets = np.repeat(heads - (np.cumsum(c) - c), c) + np.arange(total)
+            flat = (np.repeat(rows[first:last] - begin, c)) * n_papers + table.papers[offsets]
+            weights = table.weights[offsets] * np.repeat(vals[first:last], c)
+            block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
+            out[begin:end] = block.reshape(end - begin, n_papers)
+        begin = end
+    return out
 
 
-def _title_presence(day: Day, vocab: dict[str, int]):
-    rows, cols = [], []
-    for row, tokens in enumerate(day.title_tokens):
-        for term in set(text.text_terms(tokens)):
-            col = vocab.get(term)
-            if col is not None:
-                rows.append(row)
-                cols.append(col)
-    return sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(day.papers), len(vocab))
-    )
+# Every term any query has used in this process gets a number, so a query is compiled once into
+# arrays and a day maps them to its columns with one array lookup.
+_term_ids: dict[str, int] = {}
+_terms: list[str] = []
+
+
+def _term_id(term: str) -> int:
+    if term not in _term_ids:
+        _term_ids[term] = len(_terms)
+        _terms.append(term)
+    return _term_ids[term]
+
+
+@lru_cache(maxsize=200_000)
+def _query_compiled(
+    keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    pairs = _query(keywords, topics)
+    ids = np.array([_term_id(t) for t, _ in pairs], dtype=np.int64)
+    weights = np.array([w for _, w in pairs], dtype=np.float32)
+    return ids, weights, float(weights.sum())
+
+
+def _day_term_map(day: Day) -> np.ndarray:
+    """Column of each known term id among the day's terms, or -1."""
+    known = len(day.term_map)
+    if known < len(_terms):
+        extra = np.array([day.columns.get(t, -1) for t in _terms[known:]], dtype=np.int64)
+        day.term_map = np.concatenate([day.term_map, extra])
+    return day.term_map
+
+
+def _query_arrays(
+    day: Day, profiles: list[Profile]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The profiles' queries as CSR arrays over the day's columns, without the terms no paper of
+    the day has (most bigrams), and each query's total weight (all its terms)."""
+    compiled = [_query_compiled(p.keywords, p.topics) for p in profiles]
+    lengths = np.array([len(c[0]) for c in compiled], dtype=np.int64)
+    totals = np.array([c[2] for c in compiled], dtype=np.float32)
+    if not lengths.sum():
+        return np.zeros(len(profiles) + 1, dtype=np.int64), lengths[:0], totals[:0], totals
+    ids = np.concatenate([c[0] for c in compiled])
+    vals = np.concatenate([c[1] for c in compiled])
+    cols = _day_term_map(day)[ids]
+    rows = np.repeat(np.arange(len(profiles)), lengths)
+    keep = cols >= 0
+    indptr = np.zeros(len(profiles) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=len(profiles)), out=indptr[1:])
+    return indptr, cols[keep], vals[keep], totals
+
+
+def _phrase_papers(day: Day, key: tuple[str, ...]) -> list[int]:
+    """The day's papers whose title or abstract holds the phrase (cached for the day)."""
+    if key not in day.phrase_papers:
+        needed = text.phrase_terms(key)
+        day.phrase_papers[key] = [
+            col
+            for col, counts in enumerate(day.tf)
+            if all(t in counts for t in needed) and (len(key) <= 2 or _spans(day, col, key))
+        ]
+    return day.phrase_papers[key]
 
 
 def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
@@ -271,12 +377,10 @@ def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
                 phrases[key].append(row)
     if not phrases:
         return mask
-    # A phrase is present when all its terms are (then checked exactly, on those papers only).
     for key, rows in phrases.items():
-        needed = text.phrase_terms(key)
-        for col, counts in enumerate(day.tf):
-            if all(t in counts for t in needed) and (len(key) <= 2 or _spans(day, col, key)):
-                mask[rows, col] = True
+        cols = _phrase_papers(day, key)
+        if cols:
+            mask[np.ix_(rows, cols)] = True
     return mask
 
 
@@ -339,16 +443,11 @@ def day_scores(
 ) -> Scores:
     """Scores of one chunk of profiles against every paper of the day (vectorised)."""
     n_s, n_p = len(profiles), len(day.papers)
-    queries = [_query(p.keywords, p.topics) for p in profiles]
-    vocab: dict[str, int] = {}
-    for query in dict.fromkeys(queries):
-        for term, _ in query:
-            vocab.setdefault(term, len(vocab))
-    q = _query_matrix(queries, vocab)
-    lexical = np.asarray((q @ _bm25_matrix(day, vocab, df, n_docs).T).todense(), dtype=np.float32)
-    q_total = np.asarray(q.sum(axis=1), dtype=np.float32).reshape(-1, 1)
-    title_hits = np.asarray((q @ _title_presence(day, vocab).T).todense(), dtype=np.float32)
-    title_share = title_hits / np.maximum(q_total, 1e-9)
+    _day_tables(day, df, n_docs)
+    indptr, cols, vals, totals = _query_arrays(day, profiles)
+    lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
+    title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
+    title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
 
     cosine = None
     if day.vectors is not None and profile_vectors is not None and n_p:
@@ -435,7 +534,7 @@ def reasons_for(
     if profile.authors:
         followed = {text.author_key(a) for a in profile.authors}
         for name in paper.authors:
-            if text.author_key(name) in followed:
+            if text.author_key(name) in followed or text.author_short_key(name) in followed:
                 reasons.append(Reason("author", name, f"by {name}, whom you follow"))
     for keyword in profile.keywords:
         reason = _keyword_reason(day, row, keyword)

@@ -5,17 +5,19 @@ The interface the digest builds on::
     rankings_for_day(*, day: date, subscriber_ids: Iterable[int],
                      already_sent: Mapping[int, set[str]] | None = None,
                      limit: int | None = None, threshold: bool = True,
-                     since: date | None = None)
+                     with_reasons: bool = True, since: date | None = None)
         -> dict[int, list[engine.Pick]]
 
-For each subscriber id (every id given gets a key), the papers listed on ``day`` that subscriber
-should get, best first, at most their ``max_papers`` (or ``limit``). ``already_sent`` maps a
-subscriber id to the arXiv ids already mailed to them: those never come again. A ``Pick`` has
-``paper_id``, ``arxiv_id``, ``score`` and ``reasons``; each ``Reason`` has ``kind`` ("author",
+For each subscriber id (every id given gets a key; an unknown id or a day without listings gives
+an empty list), the papers listed on ``day`` that subscriber should get, best first, at most their
+``max_papers`` (or ``limit``); ``threshold=False`` ranks every paper of the day. Call it with
+batches of ids (it works in chunks of 10,000 either way). ``already_sent`` maps a
+subscriber id to the arXiv ids already mailed to them: those never come again. A ``Pick`` (a named
+tuple) has ``paper_id``, ``arxiv_id``, ``score`` and ``reasons``; each ``Reason`` (a named tuple) has ``kind`` ("author",
 "keyword", "topic", "similar", "semantic"), ``label`` (the keyword, topic, liked paper's title or
 author), ``text`` (a short human sentence) and ``spans``: ``(field, start, end)`` character
 ranges into the paper's ``title`` or ``abstract`` to highlight. ``reason.as_dict()`` gives JSON.
-``feedback_url(subscriber=..., paper=..., direction="more"|"less")`` is the signed link for
+``feedback_url(subscriber=..., paper_id=..., direction="more"|"less")`` is the signed link for
 "more like this" / "less like this". Ranking computes any missing paper vectors and rebuilds only
 the profiles whose preferences, topics, liked papers or votes changed; it sends and records
 nothing else, so calling it twice gives the same lists.
@@ -23,6 +25,7 @@ nothing else, so calling it twice gives the same lists.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -463,6 +466,35 @@ def rankings_for_day(
 ) -> dict[int, list[engine.Pick]]:
     """What each subscriber should get from ``day``'s listings (see the module docstring);
     ``since``: from the listings of every day from ``since`` to ``day`` (a weekly digest)."""
+    # Hundreds of thousands of small objects and no cycles: the cyclic collector would rescan
+    # them all again and again as they accumulate (quadratic time on a big day).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _rankings(
+            day=day,
+            subscriber_ids=subscriber_ids,
+            already_sent=already_sent,
+            limit=limit,
+            threshold=threshold,
+            with_reasons=with_reasons,
+            since=since,
+        )
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _rankings(
+    *,
+    day: date,
+    subscriber_ids: Iterable[int],
+    already_sent: Mapping[int, set[str]] | None,
+    limit: int | None,
+    threshold: bool,
+    with_reasons: bool,
+    since: date | None,
+) -> dict[int, list[engine.Pick]]:
     ids = list(dict.fromkeys(subscriber_ids))
     result: dict[int, list[engine.Pick]] = {pk: [] for pk in ids}
     papers = papers_for_day(day=day, since=since)

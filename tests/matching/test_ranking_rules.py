@@ -96,6 +96,13 @@ def test_a_followed_author_always_comes_through(day):
     assert picks[0].reasons[0].label == "Ada Lovelace"
 
 
+def test_a_followed_author_written_with_an_initial_is_found_and_named(day):
+    reader = engine.Profile(1, keywords=("robot manipulation",), authors=("A. Lovelace",))
+    picks = rank(day, reader)[1]
+    assert picks[0].paper_id == 4
+    assert (picks[0].reasons[0].kind, picks[0].reasons[0].label) == ("author", "Ada Lovelace")
+
+
 def test_a_quiet_day_gives_nothing(day):
     """Nothing on the day is about what this reader reads: the email would be empty."""
     reader = engine.Profile(1, keywords=("protein folding", "drug discovery", "molecular dynamics"))
@@ -183,3 +190,36 @@ def test_phrases_match_across_plurals_hyphens_and_acronyms():
     labels = {r.label: r.spans for r in picks[0].reasons}
     assert labels["LLM"] == (("title", 21, 25),)
     assert ("abstract", 9, 25) in labels["chain-of-thought"]
+
+
+def test_lexical_scores_are_the_sum_over_the_query_terms_even_with_empty_queries():
+    """The numpy-only sparse product gives what a dense product gives, rows without terms too."""
+    rng = np.random.default_rng(3)
+    table = rng.random((6, 4)).astype(np.float32) * (rng.random((6, 4)) > 0.4)
+    entries = [{t: float(table[t, p]) for t in range(6) if table[t, p]} for p in range(4)]
+    dense = np.zeros((5, 6), dtype=np.float32)
+    dense[0, [1, 4]] = [0.5, 1.0]
+    dense[2, 3] = 2.0
+    dense[4, [0, 1, 5]] = [1.0, 1.0, 0.25]
+    indptr = np.array([0, 2, 2, 3, 3, 6])
+    cols = np.array([1, 4, 3, 0, 1, 5])
+    vals = dense[dense > 0]
+    postings = engine._postings(entries, 6)
+    got = engine._rows_times(indptr, cols, vals, postings, 4, budget=2)
+    assert np.allclose(got, dense @ table)
+
+
+def test_upvotes_break_ties_but_never_bring_in_an_off_topic_paper(day):
+    papers, vectors, df, n_docs = day
+    twin = engine.PaperDoc(
+        id=99, arxiv_id="2602.99999", title=papers[5].title, abstract=papers[5].abstract, upvotes=40
+    )
+    loud = [
+        *[p if p.id != 3 else engine.PaperDoc(**{**p.__dict__, "upvotes": 10_000}) for p in papers],
+        twin,
+    ]
+    reader = engine.Profile(1, keywords=("object detection",))
+    picks = rank((loud, np.vstack([vectors, vectors[5:6]]), df, n_docs), reader)[1]
+    order = [p.paper_id for p in picks]
+    assert order.index(99) < order.index(5)  # the same paper, more upvotes: first
+    assert 3 not in order  # lattice signatures, however popular
