@@ -18,6 +18,7 @@ comes again, a followed author always qualifies.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -66,8 +67,9 @@ class PaperDoc:
     upvotes: int | None = None
 
 
-@dataclass(frozen=True)
-class TopicRef:
+class TopicRef(NamedTuple):
+    """A chosen topic (a named tuple: it keys caches a million times a day, and hashes in C)."""
+
     name: str
     phrases: tuple[str, ...]
 
@@ -140,6 +142,8 @@ class Day:
     term_map: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     bm25: Postings | None = None
     title: Postings | None = None
+    stem_rows: dict[str, set[int]] | None = None  # stem -> papers holding it (see _hits)
+    hits: dict[tuple, dict[int, Reason]] = field(default_factory=dict)  # see _hits
 
     def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Stem positions in the title and abstract of a paper (built on first use)."""
@@ -208,17 +212,32 @@ def _phrase_weights(phrase: str, weight: float) -> tuple[tuple[str, float], ...]
     return tuple(pairs + [(stem, weight * UNIGRAM_IN_PHRASE_WEIGHT) for stem in key])
 
 
-@lru_cache(maxsize=200_000)
+def _merge(weights: dict[str, float], pairs: Iterable[tuple[str, float]]) -> None:
+    """Each term at its highest weight, in the order terms first come."""
+    for term, w in pairs:
+        if w > weights.get(term, 0.0):
+            weights[term] = w
+
+
+@lru_cache(maxsize=10_000)
+def _topic_weights(topic: TopicRef) -> tuple[tuple[str, float], ...]:
+    """A topic's phrases merged once: many readers share a topic, few share all keywords."""
+    weights: dict[str, float] = {}
+    for phrase in topic.phrases:
+        _merge(weights, _phrase_weights(phrase, TOPIC_WEIGHT))
+    return tuple(weights.items())
+
+
 def _query(
     keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
 ) -> tuple[tuple[str, float], ...]:
-    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight."""
+    """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight.
+    Not cached: its compiled arrays are (``_query_compiled``), in a tenth of the memory."""
     weights: dict[str, float] = {}
-    sources = [(k, 1.0) for k in keywords] + [(p, TOPIC_WEIGHT) for t in topics for p in t.phrases]
-    for phrase, weight in sources:
-        for term, w in _phrase_weights(phrase, weight):
-            if w > weights.get(term, 0.0):
-                weights[term] = w
+    for keyword in keywords:
+        _merge(weights, _phrase_weights(keyword, 1.0))
+    for topic in topics:
+        _merge(weights, _topic_weights(topic))
     return tuple(weights.items())
 
 
@@ -259,7 +278,10 @@ def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
         bm25.append(
             {columns[t]: idf(df, n_docs, t) * c * (K1 + 1) / (c + norm) for t, c in counts.items()}
         )
-        title.append({columns[t]: 1.0 for t in text.text_terms(day.title_tokens[row])})
+        in_title = {columns[t] for t in text.text_terms(day.title_tokens[row])}
+        # Laid out like the BM25 postings (0 where a term is only in the abstract), so one pass
+        # over a query's postings gives both its BM25 scores and its title hits.
+        title.append({col: 1.0 if col in in_title else 0.0 for col in bm25[-1]})
     day.columns = columns
     day.bm25 = _postings(bm25, len(columns))
     day.title = _postings(title, len(columns))
@@ -273,13 +295,27 @@ def _rows_times(
     n_papers: int,
     budget: int = 2_000_000,
 ) -> np.ndarray:
-    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table,
-    expanding each query term into its postings and summing with one bincount per block of rows
-    (at most ``budget`` postings at a time). numpy only, no scipy."""
+    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table."""
+    return _rows_times_all(indptr, cols, vals, table, [table.weights], n_papers, budget)[0]
+
+
+def _rows_times_all(
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    table: Postings,
+    weight_sets: list[np.ndarray],
+    n_papers: int,
+    budget: int = 2_000_000,
+) -> list[np.ndarray]:
+    """(queries x papers) for each of ``weight_sets`` laid out like ``table.weights``: each sparse
+    query row (indptr/cols/vals) times the sparse table, expanding each query term into its
+    postings and summing with one bincount per block of rows (at most ``budget`` postings at a
+    time). numpy only, no scipy."""
     n = len(indptr) - 1
-    out = np.zeros((n, n_papers), dtype=np.float32)
+    outs = [np.zeros((n, n_papers), dtype=np.float32) for _ in weight_sets]
     if not len(cols) or not n_papers:
-        return out
+        return outs
     rows = np.repeat(np.arange(n), np.diff(indptr))
     counts = table.start[cols + 1] - table.start[cols]
     per_row = np.zeros(n + 1, dtype=np.int64)
@@ -295,11 +331,13 @@ def _rows_times(
             heads = table.start[cols[first:last]]
             offsets = np.repeat(heads - (np.cumsum(c) - c), c) + np.arange(total)
             flat = (np.repeat(rows[first:last] - begin, c)) * n_papers + table.papers[offsets]
-            weights = table.weights[offsets] * np.repeat(vals[first:last], c)
-            block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
-            out[begin:end] = block.reshape(end - begin, n_papers)
+            scale = np.repeat(vals[first:last], c)
+            for out, table_weights in zip(outs, weight_sets, strict=True):
+                weights = table_weights[offsets] * scale
+                block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
+                out[begin:end] = block.reshape(end - begin, n_papers)
         begin = end
-    return out
+    return outs
 
 
 # Every term any query has used in this process gets a number, so a query is compiled once into
@@ -445,15 +483,16 @@ def day_scores(
     n_s, n_p = len(profiles), len(day.papers)
     _day_tables(day, df, n_docs)
     indptr, cols, vals, totals = _query_arrays(day, profiles)
-    lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
-    title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
+    lexical, title_hits = _rows_times_all(
+        indptr, cols, vals, day.bm25, [day.bm25.weights, day.title.weights], n_p
+    )
     title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
 
     cosine = None
     if day.vectors is not None and profile_vectors is not None and n_p:
-        cosine = profile_vectors.astype(np.float32) @ day.vectors.astype(np.float32).T
-        has_vector = np.abs(profile_vectors).sum(axis=1) > 0
-        cosine[~has_vector] = 0.0
+        as_float = profile_vectors.astype(np.float32)  # float16 arithmetic is slow in numpy
+        cosine = as_float @ day.vectors.astype(np.float32).T
+        cosine[~as_float.any(axis=1)] = 0.0
     lex_z = _zscore(lexical, params.z_floor)
     if cosine is not None:
         rank = params.w_sem * _zscore(cosine, params.z_floor) + params.w_lex * lex_z
@@ -525,26 +564,78 @@ def _topic_reason(day: Day, row: int, topic: TopicRef) -> Reason | None:
     return day.reasons[cache_key]
 
 
-def reasons_for(
-    *, day: Day, row: int, profile: Profile, cosine: float | None, params: Params = DEFAULT_PARAMS
-) -> tuple[Reason, ...]:
-    """Human-readable reasons a paper suits a profile, with spans of what matched."""
-    reasons: list[Reason] = []
-    paper = day.papers[row]
+def _candidate_rows(day: Day, key: tuple[str, ...]) -> set[int]:
+    """The papers holding every stem of ``key`` in their title or abstract: the only ones a
+    phrase can have spans in."""
+    if day.stem_rows is None:
+        stem_rows: dict[str, set[int]] = defaultdict(set)
+        for row in range(len(day.papers)):
+            title_index, abstract_index = day.index(row)
+            for stem in itertools.chain(title_index, abstract_index):
+                stem_rows[stem].add(row)
+        day.stem_rows = dict(stem_rows)
+    if not key:
+        return set()
+    return set.intersection(*(day.stem_rows.get(stem, set()) for stem in key))
+
+
+def _hits(day: Day, kind: str, item: str | TopicRef) -> dict[int, Reason]:
+    """The day's papers a keyword (``kind`` "k") or topic ("t") has a reason in, with that reason:
+    found once a day, so a subscriber's reasons are a lookup per keyword, not per pick."""
+    cache_key = (kind, item)
+    found = day.hits.get(cache_key)
+    if found is None:
+        if kind == "k":
+            rows = _candidate_rows(day, text.phrase_key(item))
+            reasons = {row: _keyword_reason(day, row, item) for row in sorted(rows)}
+        else:
+            rows = set().union(*(_candidate_rows(day, text.phrase_key(p)) for p in item.phrases))
+            reasons = {row: _topic_reason(day, row, item) for row in sorted(rows)}
+        found = day.hits[cache_key] = {row: r for row, r in reasons.items() if r is not None}
+    return found
+
+
+def _matched_reasons(day: Day, profile: Profile, rows: list[int]) -> dict[int, list[Reason]]:
+    """Each of ``rows``' author, keyword and topic reasons for ``profile``, in that order."""
+    found: dict[int, list[Reason]] = {row: [] for row in rows}
+    wanted = found.keys()
     if profile.authors:
-        followed = {text.author_key(a) for a in profile.authors}
-        for name in paper.authors:
-            if text.author_key(name) in followed or text.author_short_key(name) in followed:
-                reasons.append(Reason("author", name, f"by {name}, whom you follow"))
-    for keyword in profile.keywords:
-        reason = _keyword_reason(day, row, keyword)
-        if reason is not None:
-            reasons.append(reason)
-    for topic in profile.topics:
-        reason = _topic_reason(day, row, topic)
-        if reason is not None:
-            reasons.append(reason)
-    if day.vectors is not None:
+        for row in rows:
+            found[row].extend(_author_reasons(day, row, profile))
+    for kind, items in (("k", profile.keywords), ("t", profile.topics)):
+        for item in items:
+            hits = _hits(day, kind, item)
+            if hits:
+                for row in wanted & hits.keys():
+                    found[row].append(hits[row])
+    return found
+
+
+def _author_reasons(day: Day, row: int, profile: Profile) -> list[Reason]:
+    followed = {text.author_key(a) for a in profile.authors}
+    return [
+        Reason("author", name, f"by {name}, whom you follow")
+        for name in day.papers[row].authors
+        if text.author_key(name) in followed or text.author_short_key(name) in followed
+    ]
+
+
+def reasons_for(
+    *,
+    day: Day,
+    row: int,
+    profile: Profile,
+    cosine: float | None,
+    params: Params = DEFAULT_PARAMS,
+    matched: list[Reason] | None = None,
+) -> tuple[Reason, ...]:
+    """Human-readable reasons a paper suits a profile, with spans of what matched.
+    ``matched``: the author, keyword and topic reasons when already found (``_matched_reasons``)."""
+    if matched is None:
+        matched = _matched_reasons(day, profile, [row])[row]
+    reasons = list(matched)
+    paper = day.papers[row]
+    if day.vectors is not None and profile.liked:
         best: tuple[float, LikedPaper] | None = None
         for liked in profile.liked:
             if liked.vector is not None and liked.arxiv_id != paper.arxiv_id:
@@ -615,6 +706,7 @@ def picks_from_scores(
                 for c, v in zip(cols[:count], scored, strict=False)
             ]
             continue
+        matched = _matched_reasons(day, profile, cols[:count])
         result[profile.subscriber_id] = [
             Pick(
                 ids[c],
@@ -626,6 +718,7 @@ def picks_from_scores(
                     profile=profile,
                     cosine=None if cosines is None else cosines[row][i],
                     params=params,
+                    matched=matched[c],
                 ),
             )
             for i, (c, v) in enumerate(zip(cols[:count], scored, strict=False))

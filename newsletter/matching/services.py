@@ -42,6 +42,7 @@ from django.utils import timezone
 from newsletter.lib.arxiv import arxiv_id_normalize
 from newsletter.matching import engine, profiles
 from newsletter.matching.encoder import (
+    DIMENSIONS,
     MODEL_DIR,
     PAPER_BATCH_SIZE,
     Encoder,
@@ -204,32 +205,38 @@ class _Preferences:
 
 
 def _preferences(subscriber_ids: list[int]) -> dict[int, _Preferences]:
+    wanted = set(subscriber_ids)
     prefs = {
         pk: _Preferences(pk, max_papers)
         for pk, max_papers in Subscriber.objects.filter(_among("pk", subscriber_ids)).values_list(
             "pk", "max_papers"
         )
+        if pk in wanted
     }
-    wanted = set(subscriber_ids)
-    prefs = {pk: p for pk, p in prefs.items() if pk in wanted}
-    kinds = {
-        Interest.Kind.KEYWORD: "keywords",
-        Interest.Kind.EXCLUDE: "exclusions",
-        Interest.Kind.AUTHOR: "authors",
-        Interest.Kind.PAPER: "liked",
-    }
+    # One pass over some 750,000 rows on a big day: plain strings, no attribute lookups per row.
+    keyword, exclude = str(Interest.Kind.KEYWORD), str(Interest.Kind.EXCLUDE)
+    author, paper = str(Interest.Kind.AUTHOR), str(Interest.Kind.PAPER)
     interests = (
         Interest.objects.filter(_among("subscriber__pk", subscriber_ids))
         .order_by("subscriber_id", "kind", "position", "pk")
         .values_list("subscriber_id", "kind", "value")
     )
     for pk, kind, value in interests:
-        if pk not in prefs:
+        pref = prefs.get(pk)
+        if pref is None:
             continue
-        if kind == Interest.Kind.PAPER:
+        if kind == paper:
             value = arxiv_id_normalize(value)
-        if value and kind in kinds:
-            getattr(prefs[pk], kinds[kind]).append(value)
+        if not value:
+            continue
+        if kind == keyword:
+            pref.keywords.append(value)
+        elif kind == exclude:
+            pref.exclusions.append(value)
+        elif kind == author:
+            pref.authors.append(value)
+        elif kind == paper:
+            pref.liked.append(value)
     through = Subscriber.topics.through.objects.filter(_among("subscriber__pk", subscriber_ids))
     for pk, topic_id in through.order_by("subscriber_id", "topic_id").values_list(
         "subscriber_id", "topic_id"
@@ -249,15 +256,17 @@ def _preferences(subscriber_ids: list[int]) -> dict[int, _Preferences]:
 class _Topics:
     refs: dict[int, engine.TopicRef]
     texts: dict[int, str]
+    digests: dict[int, str]  # of each topic's text: what a profile's fingerprint includes
 
 
 def _topics() -> _Topics:
-    refs, texts = {}, {}
+    refs, texts, digests = {}, {}, {}
     for topic in Topic.objects.all():
         phrases = tuple(p for p in topic.phrases or [] if isinstance(p, str))
         refs[topic.pk] = engine.TopicRef(topic.name, phrases)
         texts[topic.pk] = profiles.topic_text(topic.name, topic.description, phrases)
-    return _Topics(refs, texts)
+        digests[topic.pk] = hashlib.sha256(texts[topic.pk].encode()).hexdigest()[:32]
+    return _Topics(refs, texts, digests)
 
 
 # Keyword and topic vectors by model: a phrase is encoded once per process, whoever chose it.
@@ -281,14 +290,17 @@ def _liked_papers(arxiv_ids: set[str]) -> dict[str, _PaperInfo]:
 def _fingerprint(
     pref: _Preferences, topics: _Topics, liked: Mapping[str, _PaperInfo], tag: str
 ) -> str:
-    data = [
+    """What a profile is built from, hashed: a stored profile with another is rebuilt. The
+    ``repr`` of plain tuples of strings and numbers is unambiguous and much cheaper than JSON,
+    which matters 100,000 times a day."""
+    data = (
         tag,
-        pref.keywords,
-        [topics.texts.get(t, "") for t in pref.topic_ids],
-        sorted(a for a in pref.liked if a in liked),
-        pref.votes,
-    ]
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        tuple(pref.keywords),
+        tuple(topics.digests.get(t, "") for t in pref.topic_ids),
+        tuple(sorted(a for a in pref.liked if a in liked)),
+        tuple(pref.votes),
+    )
+    return hashlib.sha256(repr(data).encode()).hexdigest()
 
 
 def _category_corpus() -> tuple[np.ndarray, list[list[str]]]:
@@ -398,12 +410,15 @@ def profiles_for(*, subscriber_ids: list[int]) -> tuple[list[engine.Profile], np
             rows[pk] = (fingerprint, vector, cats)
     order = [pk for pk in subscriber_ids if pk in prefs]
     result = []
-    vectors = np.zeros((len(order), 384), dtype=np.float16) if encoder is not None else None
-    for row, pk in enumerate(order):
+    vectors = None
+    if encoder is not None:
+        # One matrix from the joined bytes of the stored vectors (zeros for an empty profile).
+        empty = bytes(2 * DIMENSIONS)
+        joined = b"".join(rows[pk][1] if rows[pk][1] is not None else empty for pk in order)
+        vectors = np.frombuffer(joined, dtype="<f2").reshape(len(order), DIMENSIONS)
+    for pk in order:
         p = prefs[pk]
-        _, vector, cats = rows[pk]
-        if vectors is not None and vector is not None:
-            vectors[row] = vector_unpack(vector)
+        cats = rows[pk][2]
         result.append(
             engine.Profile(
                 subscriber_id=pk,
