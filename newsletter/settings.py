@@ -366,6 +366,8 @@ INGEST_USER_AGENT = env_str(
     "INGEST_USER_AGENT", f"DailyPapersDigest/0.1 (self-hosted newsletter; +{SITE_URL})"
 )
 INGEST_HTTP_TIMEOUT = env_int("INGEST_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
+# The whole of one fetch (its retries and reading the body) ends within this many seconds.
+INGEST_FETCH_DEADLINE = env_int("INGEST_FETCH_DEADLINE", 120, minimum=1, maximum=3600)
 INGEST_HTTP_RETRIES = env_int("INGEST_HTTP_RETRIES", 3, minimum=0, maximum=10)
 INGEST_HTTP_BACKOFF = env_int("INGEST_HTTP_BACKOFF", 2, minimum=0, maximum=300)
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)

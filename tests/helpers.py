@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,3 +59,27 @@ def process_env(**overrides: str) -> dict[str, str]:
     )
     env.update(overrides)
     return env
+
+
+def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """bin/worker in its own process group (so a test can end it and its pool), output piped."""
+    return subprocess.Popen(
+        [str(ROOT / "bin" / "worker"), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def stop_process_group(process: subprocess.Popen, *, grace: float = 20) -> str:
+    """Ask ``process`` to stop (SIGTERM), kill its whole group if it has not within ``grace``
+    seconds, and return its output."""
+    process.terminate()
+    try:
+        return process.communicate(timeout=grace)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.communicate(timeout=10)[0]

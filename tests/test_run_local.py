@@ -1,13 +1,16 @@
-"""`make run`'s processes start on a free port, serve the site and admin, and stop cleanly on Ctrl-C."""
+"""`make run`'s processes start on a free port, serve the site and admin, start a crashed worker
+again, and stop cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
 import http.cookiejar
+import os
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -131,4 +134,55 @@ def test_make_run_serves_the_site_and_stops_on_ctrl_c(tmp_path):
     emails = [path.read_text() for path in (var_dir / "outbox").glob("*.eml")]
     assert len(emails) == 1 and "To: smoke@example.org" in emails[0]
     assert f"http://localhost:{port}/confirm/" in emails[0]  # links point at this server
+    assert not port_open("127.0.0.1", port)
+
+
+def test_make_run_restarts_a_worker_that_dies_and_says_so(tmp_path):
+    port = free_port()
+    var_dir = tmp_path / "var"
+    env = process_env(
+        VAR_DIR=str(var_dir),
+        ADMIN_EMAIL="staff@example.org",
+        ADMIN_PASSWORD="a-long-test-password",
+        WEB_CONCURRENCY="1",
+        WORKER_CONCURRENCY="1",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_local", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+
+    def worker_pids() -> list[int]:
+        return [int(m) for m in re.findall(r"worker started \(pid=(\d+)\)", "".join(lines))]
+
+    try:
+        healthy = _wait_for_health(f"http://127.0.0.1:{port}", process, seconds=90)
+        first = worker_pids()
+        if healthy and first:
+            os.killpg(first[0], signal.SIGKILL)  # the worker and its pool die at once
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(worker_pids()) < 2:
+            time.sleep(0.5)
+        served_again = len(worker_pids()) == 2 and _worker_runs_a_task(var_dir, seconds=60)
+        web_still_up = _get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail("run_local did not stop within 40 s of Ctrl-C:\n" + "".join(lines))
+    output = "".join(lines)
+    assert healthy == 200, output
+    assert "worker exited unexpectedly (rc=-9); restarting it in 1 s" in output, output
+    assert served_again, output
+    assert web_still_up
+    assert "web stopped" in output and "beat stopped" in output
     assert not port_open("127.0.0.1", port)

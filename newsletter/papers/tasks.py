@@ -1,12 +1,12 @@
-"""Thin Celery tasks for ingest. Their names are the ones beat schedules stored before the papers
-app existed, so existing PeriodicTask rows keep working."""
+"""Thin Celery tasks for ingest. The names of the first two are the ones beat schedules stored
+before the papers app existed, so existing PeriodicTask rows keep working."""
 
 from datetime import date
 
 from celery import shared_task
 from django.utils import timezone
 
-from newsletter.papers import daily
+from newsletter.papers import daily, sweep
 
 
 @shared_task(name="newsletter.ingest_source")
@@ -26,3 +26,13 @@ def ingest_all_sources(day: str | None = None) -> list[int]:
         dispatch=lambda source_id, due: ingest_source.delay_on_commit(source_id, due.isoformat()),
     )
     return sorted({source_id for source_id, _ in plan.due})
+
+
+@shared_task(name="newsletter.papers.ingest_runs_sweep")
+def ingest_runs_sweep() -> int:
+    """Beat entry point: fail the runs whose task is gone and queue their source and day again;
+    returns how many were queued."""
+    result = sweep.ingest_runs_sweep(
+        dispatch=lambda source_id, day: ingest_source.delay_on_commit(source_id, day.isoformat())
+    )
+    return len(result.requeued)

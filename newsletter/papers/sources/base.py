@@ -6,6 +6,7 @@ Nothing here touches the ORM or the network: parsers turn bytes into ``Listing``
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -103,27 +104,65 @@ def check_size(data: bytes, *, name: str, max_bytes: int = MAX_INPUT_BYTES) -> N
 
 
 # --- Cleaning untrusted text. ---
+#
+# Every pattern here runs in time linear in its input: upstream text is hostile, and one listing
+# must never stall a worker. A field is cut to ``raw_bound`` characters before any pattern sees it.
 
-_SCRIPT_RE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+# Raw text may carry markup and entities around what is kept: a field longer than this many
+# characters per character kept is cut before it is cleaned (what is cut could never be kept).
+RAW_PER_KEPT = 4
+RAW_MIN = 4096
+
+# Comments and script/style elements go with their content. The close of each kind is searched
+# for once and the answer reused until it is passed, and a kind that never closes again is no
+# longer looked for, so many openers never make the text be scanned twice.
+_BLOCK_OPENERS = {"comment": "!--", "script": r"script\b[^<>]*>", "style": r"style\b[^<>]*>"}
+_BLOCK_CLOSE_RE = {
+    "comment": re.compile(r"-->"),
+    "script": re.compile(r"</script\s*>", re.IGNORECASE),
+    "style": re.compile(r"</style\s*>", re.IGNORECASE),
+}
+
+
+@functools.cache
+def _block_open_re(kinds: frozenset[str]) -> re.Pattern[str]:
+    openers = "|".join(f"(?P<{kind}>{_BLOCK_OPENERS[kind]})" for kind in sorted(kinds))
+    return re.compile(f"<(?:{openers})", re.IGNORECASE)
+
+
 # Only real HTML elements are markup. Abstracts are full of other angle brackets that must stay as
 # written: LaTeX ("$0<t \\leq T$ and $s>0$"), and literal tokens ("<search>", "<Environment>",
-# "<slack>"). So a tag is a known element name followed by well-formed attributes.
+# "<slack>"). So a tag is a known element name followed by well-formed attributes. Nothing in a
+# tag may hold "<", so a failed match stops at the next "<" and no text is scanned twice; a
+# tag-shaped token that names no element is left as written.
 _HTML_ELEMENTS = (
     "a abbr acronym address article aside b bdi bdo big blockquote body br button caption center "
     "cite code col colgroup dd del details dfn div dl dt em figcaption figure font footer form "
     "h1 h2 h3 h4 h5 h6 head header hr html i iframe img input ins kbd label li link main mark "
-    "meta nav noscript ol p picture pre q s samp section small source span strike strong sub "
-    "summary sup table tbody td tfoot th thead time tr tt u ul var wbr"
+    "meta nav noscript ol p picture pre q s samp script section small source span strike strong "
+    "style sub summary sup table tbody td tfoot th thead time tr tt u ul var wbr"
 )
-_ATTRIBUTE = r"""\s+[A-Za-z_:][-\w:.]*(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
-_TAG_RE = re.compile(
-    rf"</?(?:{'|'.join(_HTML_ELEMENTS.split())})(?:{_ATTRIBUTE})*\s*/?>", re.IGNORECASE
-)
+_ATTRIBUTE = r"""\s+[A-Za-z_:][-\w:.]*(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s"'=<>`]+))?"""
+_ELEMENT_NAMES = frozenset(_HTML_ELEMENTS.split())
+_TAG_RE = re.compile(rf"</?([A-Za-z][A-Za-z0-9]{{0,9}})(?=[\s/>])(?:{_ATTRIBUTE})*\s*/?>")
+
+
+def _tag_to_space(match: re.Match[str]) -> str:
+    return " " if match.group(1).lower() in _ELEMENT_NAMES else match.group()
+
+
+# A character reference past U+10FFFF is U+FFFD; written with thousands of digits it would make
+# html.unescape raise (Python's limit on digits converted to int), so it is replaced first.
+_HUGE_CHARREF_RE = re.compile(r"&#(?:[xX]0*[0-9a-fA-F]{7,}|0*[0-9]{8,});?")
 _BIDI = dict.fromkeys(
     [0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF]
 )
 _SPACE_RE = re.compile(r"\s+")
+
+
+def raw_bound(value: str, *, limit: int) -> str:
+    """``value`` cut to what cleaning it to ``limit`` characters can need; call before any pattern."""
+    return value[: max(limit * RAW_PER_KEPT, RAW_MIN)]
 
 
 def clean_text(value: object, *, limit: int) -> str:
@@ -132,12 +171,11 @@ def clean_text(value: object, *, limit: int) -> str:
     spaces, NFC, at most ``limit`` characters. Angle brackets that are not HTML stay as written."""
     if not isinstance(value, str) or not value:
         return ""
-    text = value
+    text = raw_bound(value, limit=limit)
     if "<" in text:
-        text = _COMMENT_RE.sub(" ", _SCRIPT_RE.sub(" ", text))
-        text = _TAG_RE.sub(" ", text)
+        text = _TAG_RE.sub(_tag_to_space, _strip_blocks(text))
     if "&" in text:
-        text = html.unescape(text)
+        text = html.unescape(_HUGE_CHARREF_RE.sub("\ufffd", text))
     text = text.translate(_BIDI)
     if not text.isprintable():
         text = "".join(
@@ -147,6 +185,34 @@ def clean_text(value: object, *, limit: int) -> str:
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def _strip_blocks(text: str) -> str:
+    """Comments, scripts and style sheets replaced by a space, content and all. An unclosed
+    comment stays as written; an unclosed script or style loses only its tag (``_TAG_RE``)."""
+    parts: list[str] = []
+    pos = 0
+    kinds = frozenset(_BLOCK_OPENERS)
+    opener = _block_open_re(kinds)
+    closes: dict[str, re.Match[str]] = {}
+    while match := opener.search(text, pos):
+        kind, end = match.lastgroup, match.end()
+        close = closes.get(kind)
+        if close is None or close.start() < end:
+            close = _BLOCK_CLOSE_RE[kind].search(text, end)
+            if close is None:  # none closes after here: look for the other kinds only
+                kinds -= {kind}
+                parts.append(text[pos:end])
+                pos = end
+                if not kinds:
+                    break
+                opener = _block_open_re(kinds)
+                continue
+            closes[kind] = close
+        parts += [text[pos : match.start()], " "]
+        pos = close.end()
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def clean_url(value: object) -> str:
