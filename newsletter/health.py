@@ -1,4 +1,5 @@
-"""Liveness checks for ``/healthz``: can we reach the database and the Celery broker?"""
+"""Checks for ``/healthz``: can we reach the database and the Celery broker, and is the current
+listing day's run on time (a late run is a 503 operators can alert on)?"""
 
 from __future__ import annotations
 
@@ -55,8 +56,24 @@ def _filesystem_broker_ok(options: dict) -> bool:
     return os.access(folder, os.W_OK)
 
 
+def check_daily_run() -> str:
+    """ "ok", or "late: <why>" when the current listing day's run is past its deadline."""
+    from django.utils import timezone
+
+    from newsletter.digests.daily import run_late
+
+    try:
+        why = run_late(now=timezone.now())
+    except Exception:
+        logger.exception("health check: the daily run could not be read")
+        return "unknown"
+    return f"late: {why}" if why else "ok"
+
+
 def health_status() -> dict[str, str]:
+    database = check_database()
     return {
-        "database": "ok" if check_database() else "down",
+        "database": "ok" if database else "down",
         "broker": "ok" if check_broker() else "down",
+        "daily_run": check_daily_run() if database else "unknown",
     }

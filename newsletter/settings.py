@@ -391,3 +391,15 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 # --- Matching (issue 9). ---
 # The semantic signal (the bundled all-MiniLM-L6-v2 ONNX model). Off: keywords (BM25) only.
 MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
+
+# --- The daily run (issue 11; newsletter.digests.daily). ---
+# Hour (UTC) the run of a listing day starts: its ingest, then each subscriber's digest at their hour.
+DAILY_RUN_HOUR = env_int("DAILY_RUN_HOUR", 23, minimum=0, maximum=23)
+# Digests wait this long after the start for late or failing sources, then go out without them.
+DAILY_INGEST_DEADLINE_MINUTES = env_int("DAILY_INGEST_DEADLINE_MINUTES", 120, minimum=1)
+# A failed source is fetched again this many times before the deadline.
+DAILY_INGEST_RETRIES = env_int("DAILY_INGEST_RETRIES", 2, minimum=0, maximum=20)
+# Subscriber ids per digest task.
+DAILY_CHUNK_SIZE = env_int("DAILY_CHUNK_SIZE", 500, minimum=1, maximum=100000)
+# Work handed to workers and not done after this long is handed out again (the sweep).
+DAILY_STALL_MINUTES = env_int("DAILY_STALL_MINUTES", 20, minimum=1)

@@ -13,7 +13,7 @@ def _free_port() -> int:
 def test_it_reports_database_and_broker_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "broker": "ok"}
+    assert response.json() == {"database": "ok", "broker": "ok", "daily_run": "ok"}
 
 
 @pytest.mark.django_db
@@ -22,7 +22,7 @@ def test_it_answers_503_naming_an_unreachable_broker(client, settings):
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "broker": "down"}
+    assert response.json() == {"database": "ok", "broker": "down", "daily_run": "ok"}
 
 
 @pytest.fixture
@@ -46,4 +46,4 @@ def database_unreachable():
 def test_it_answers_503_naming_an_unreachable_database(client, database_unreachable):
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "down", "broker": "ok"}
+    assert response.json() == {"database": "down", "broker": "ok", "daily_run": "unknown"}

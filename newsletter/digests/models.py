@@ -53,3 +53,8 @@ class DigestItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section} #{self.rank}: paper {self.paper_id}"
+
+
+from newsletter.digests.runs import DailyRun  # noqa: E402 - the daily run, in its own module
+
+__all__ = ["DailyRun", "Digest", "DigestItem"]

@@ -31,6 +31,7 @@ from django.utils import timezone
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.services import deliveries_nudge, deliveries_send, delivery_enqueue
 from newsletter.digests.models import Digest, DigestItem
+from newsletter.matching.engine import sent_key
 from newsletter.matching.services import rankings_for_day
 from newsletter.papers.models import ListingEntry, Paper
 from subscriptions.models import Interest, Subscriber
@@ -52,13 +53,13 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
 
 
 def _already_sent(subscriber_ids: list[int]) -> dict[int, set[str]]:
-    """The arXiv ids in each subscriber's digests so far (one query)."""
+    """The papers in each subscriber's digests so far, named by ``sent_key`` (one query)."""
     sent: dict[int, set[str]] = defaultdict(set)
-    rows = DigestItem.objects.filter(
-        digest__subscriber_id__in=subscriber_ids, paper__arxiv_id__isnull=False
-    ).values_list("digest__subscriber_id", "paper__arxiv_id")
-    for subscriber_id, arxiv_id in rows:
-        sent[subscriber_id].add(arxiv_id)
+    rows = DigestItem.objects.filter(digest__subscriber_id__in=subscriber_ids).values_list(
+        "digest__subscriber_id", "paper__arxiv_id", "paper_id"
+    )
+    for subscriber_id, arxiv_id, paper_id in rows:
+        sent[subscriber_id].add(sent_key(arxiv_id, paper_id))
     return sent
 
 
@@ -100,7 +101,7 @@ def _trending_for(
 ) -> list[int]:
     chosen = []
     for pk, arxiv_id, text in pool:
-        if pk in taken_ids or (arxiv_id and arxiv_id in sent):
+        if pk in taken_ids or sent_key(arxiv_id, pk) in sent:
             continue
         if any(term in text for term in excluded):  # "leave out" holds for trending papers too
             continue

@@ -155,6 +155,12 @@ class Day:
         return self._index[row]
 
 
+def sent_key(arxiv_id: str | None, paper_id: int) -> str:
+    """How ``already_sent`` names a paper: its arXiv id, else ``paper:<id>`` (listings without
+    arXiv ids must not come twice either)."""
+    return arxiv_id or f"paper:{paper_id}"
+
+
 def day_prepare(papers: list[PaperDoc], vectors: np.ndarray | None) -> Day:
     title_tokens = [text.tokenize(p.title) for p in papers]
     abstract_tokens = [text.tokenize(p.abstract) for p in papers]
@@ -498,7 +504,7 @@ def day_scores(
 
     blocked = _exclusion_mask(day, profiles)
     followed = np.zeros((n_s, n_p), dtype=bool)
-    columns = {p.arxiv_id: col for col, p in enumerate(day.papers) if p.arxiv_id}
+    columns = {sent_key(p.arxiv_id, p.id): col for col, p in enumerate(day.papers)}
     day_ids = set(columns)
     for row, profile in enumerate(profiles):
         sent = already_sent.get(profile.subscriber_id)

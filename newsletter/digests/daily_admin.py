@@ -1,0 +1,111 @@
+"""Admin for the daily runs (read-only: the run writes them) and the dashboard page."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+
+from newsletter.digests.dashboard import dashboard_context
+from newsletter.digests.models import DailyRun
+
+STAGES = ("ingest", "matching", "sending")
+
+
+@admin.register(DailyRun)
+class DailyRunAdmin(admin.ModelAdmin):
+    list_display = ("day", "state", "candidates", "quiet_reason", *STAGES, "finished_at")
+    list_filter = ("state",)
+    date_hierarchy = "day"
+    readonly_fields = (
+        "day",
+        "state",
+        "started_at",
+        "ingest_deadline",
+        "finished_at",
+        "candidates",
+        "quiet_reason",
+        "stage_table",
+        "notes",
+        "ingest_expected",
+        "ingest_retries",
+        "dispatched_at",
+        "dispatched_through",
+    )
+    exclude = ("stages",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def _stage_summary(self, run: DailyRun, name: str) -> str:
+        stage = run.stages.get(name, {})
+        if not stage:
+            return "-"
+        seconds = stage.get("seconds")
+        text = stage.get("status", "")
+        return f"{text} ({seconds:.0f} s)" if isinstance(seconds, int | float) else text
+
+    @admin.display(description="ingest")
+    def ingest(self, run: DailyRun) -> str:
+        return self._stage_summary(run, "ingest")
+
+    @admin.display(description="matching")
+    def matching(self, run: DailyRun) -> str:
+        return self._stage_summary(run, "matching")
+
+    @admin.display(description="sending")
+    def sending(self, run: DailyRun) -> str:
+        return self._stage_summary(run, "sending")
+
+    @admin.display(description="stages")
+    def stage_table(self, run: DailyRun) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            (
+                (
+                    name,
+                    run.stages.get(name, {}).get("status", "-"),
+                    run.stages.get(name, {}).get("seconds", ""),
+                    json.dumps(
+                        {
+                            key: value
+                            for key, value in run.stages.get(name, {}).items()
+                            if key
+                            not in ("status", "seconds", "started_at", "finished_at", "error")
+                        }
+                    ),
+                    run.stages.get(name, {}).get("error", ""),
+                )
+                for name in STAGES
+            ),
+        )
+        return format_html(
+            "<table><tr><th>stage</th><th>status</th><th>seconds</th><th>counts</th>"
+            "<th>error</th></tr>{}</table>",
+            rows,
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="digests_dashboard",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def dashboard_view(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Dashboard",
+            **dashboard_context(),
+        }
+        return TemplateResponse(request, "admin/digests/dashboard.html", context)
