@@ -5,42 +5,18 @@ Screenshots go to var/screenshots/ (phone and desktop width, light and dark).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from newsletter.lib import emails
+from tests.browser import SCREENSHOTS, chromium
 
 pytestmark = pytest.mark.slow
-# Playwright's sync API runs an event loop in this thread; the ORM calls in between are fine.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 
 @pytest.fixture
 def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
-    # ORM calls made while Playwright's loop was active used their own connection: close it, or
-    # it outlives the test database.
-    from django.db import connections
-
-    connections.close_all()
 
 
 def test_the_welcome_email_fits_a_phone_and_follows_dark_mode(browser):

@@ -4,31 +4,13 @@ Drives Debian's chromium with Playwright against the app on a free local port an
 screenshot of each page under var/screenshots/.
 """
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
 
 from subscriptions.models import Subscriber, Topic
+from tests.browser import SCREENSHOTS, chromium
 from tests.subscriptions.conftest import sent_mail
-
-# Playwright's sync API runs an event loop in this thread; our ORM calls are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 # The live server runs in another thread, so the test data must be committed (transactional db).
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -36,24 +18,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def browser_page():
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 900, "height": 1000})
         page.set_default_timeout(15_000)
         yield page
-        browser.close()
-        # The test's ORM calls ran while Playwright's greenlets were active, in their own context:
-        # close that context's connection here, or it outlives the test database.
-        connections.close_all()
 
 
 def link(message, kind: str, base: str) -> str:
