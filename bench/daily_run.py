@@ -91,6 +91,21 @@ def peak_kb(pid: int) -> int:
     return 0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_s() -> float:
+    """CPU seconds all cores of the machine spent busy (not idle, not waiting for I/O) so far."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -283,7 +298,8 @@ def main(argv: list[str] | None = None) -> dict:
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "DJANGO_SETTINGS_MODULE": "newsletter.settings",
-        "DEBUG": "1",
+        "DEBUG": "0",  # as in production (DEBUG keeps every SQL query in memory)
+        "SECRET_KEY": "bench-only-" + "".join(random.choices("abcdefghijklmnopqrstuvwxyz", k=40)),
         "LOG_LEVEL": "warning",
         "EMAIL_PROVIDER": "smtp",
         "EMAIL_HOST": "127.0.0.1",
@@ -354,6 +370,7 @@ def main(argv: list[str] | None = None) -> dict:
         everyone = started + timedelta(hours=26)
         _say("workers ready; beat's tick and a sweep sent")
         start = time.monotonic()
+        machine_start = machine_cpu_s()
         app.send_task("daily.tick", kwargs={"now": started.isoformat()})
         marks: dict[str, float] = {}
         total = Subscriber.objects.count()
@@ -410,6 +427,15 @@ def main(argv: list[str] | None = None) -> dict:
             stage_build_and_queue_s=round(marks["digests"] - marks["candidates"], 2),
             stage_send_tail_s=round(end - marks["digests"], 2),
         )
+        busy = machine_cpu_s() - machine_start
+        cpu = {"smtp server": cpu_s(sink.pid)}
+        for n, worker in enumerate(workers):
+            cpu[f"worker {n}"] = cpu_s(worker.pid) + sum(cpu_s(c) for c in children(worker.pid))
+        cpu["everything else (database, Redis, this process)"] = busy - sum(cpu.values())
+        figures["cpu_ms_per_email"] = {
+            name: round(1000 * seconds / max(sent, 1), 2) for name, seconds in cpu.items()
+        }
+        figures["machine_busy_ms_per_email"] = round(1000 * busy / max(sent, 1), 2)
         memory = {name: peak_kb(pid) // 1024 for name, pid in processes.items()}
         for n, worker in enumerate(workers):
             memory[f"worker {n} (main)"] = peak_kb(worker.pid) // 1024
@@ -472,6 +498,9 @@ def _print(figures: dict) -> None:
     if not figures["finished"]:
         print("  NOT FINISHED: stopped by --timeout; the figures above are for the part done")
     print(f"  deliveries by state: {figures['deliveries']}")
+    print(f"  CPU per email sent (ms), whole machine {figures['machine_busy_ms_per_email']}:")
+    for name, ms in figures["cpu_ms_per_email"].items():
+        print(f"    {name:<50} {ms:>6}")
     print("  peak memory (VmHWM):")
     for name, mb in figures["peak_memory_mb"].items():
         print(f"    {name:<36} {mb:>6} MB")

@@ -39,6 +39,17 @@ def address_is_suppressed(*, address: str) -> bool:
     ).exists()
 
 
+def addresses_suppressed(*, addresses: list[str]) -> set[str]:
+    """Those of ``addresses`` the suppression list holds (one query for any number)."""
+    by_hash = {h: address for address in set(addresses) for h in address_hash_variants(address)}
+    if not by_hash:
+        return set()
+    found = SuppressedAddress.objects.filter(address_hash__in=list(by_hash)).values_list(
+        "address_hash", flat=True
+    )
+    return {by_hash[h] for h in found}
+
+
 def subscribers_deliverable() -> QuerySet[Subscriber]:
     """Active subscribers with topics and interests prefetched: two extra queries for any number."""
     return Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).prefetch_related(

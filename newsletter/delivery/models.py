@@ -38,6 +38,8 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The token of the send call that claimed it: that call alone may hand it over or finish it.
+    claim = models.UUIDField(null=True, blank=True, editable=False)
     # Set just before the message is handed to the provider: a row in "sending" without it never
     # reached the network and is safe to queue again.
     handed_at = models.DateTimeField(null=True, blank=True)

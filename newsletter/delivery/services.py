@@ -44,15 +44,18 @@ from __future__ import annotations
 
 import logging
 import random
+import select
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import NamedTuple
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from newsletter.delivery import errors
@@ -63,10 +66,11 @@ from newsletter.delivery.registry import (
     builder_for,
     bypasses_suppression,
     needs_active_subscriber,
+    preparer_for,
 )
 from newsletter.lib import emails
 from subscriptions.models import Subscriber, SuppressedAddress
-from subscriptions.selectors import address_is_suppressed
+from subscriptions.selectors import addresses_suppressed
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +106,50 @@ def delivery_enqueue(
     return delivery
 
 
+class Email(NamedTuple):
+    """One email to record with ``deliveries_enqueue`` (the arguments of ``delivery_enqueue``)."""
+
+    kind: str
+    key: str
+    subscriber: Subscriber | None
+    to_email: str
+    payload: dict | None = None
+
+
+def deliveries_enqueue(*, items: list[Email]) -> list[Delivery]:
+    """Record many emails at once (idempotent on kind+key, like ``delivery_enqueue``): one insert
+    and one read per kind, whatever the number. Returns the rows (new or already recorded) in the
+    order given, with ``id``, ``state`` and ``attempts``; nudges nothing (the caller nudges the
+    ones it wants sent with ``deliveries_nudge``)."""
+    if not items:
+        return []
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                kind=e.kind,
+                key=e.key,
+                subscriber=e.subscriber,
+                to_email=e.to_email,
+                payload=e.payload or {},
+            )
+            for e in items
+        ],
+        ignore_conflicts=True,  # recorded before (a chunk run again): that row stands
+        batch_size=1000,
+    )
+    keys: dict[str, list[str]] = {}
+    for e in items:
+        keys.setdefault(e.kind, []).append(e.key)
+    found = {}
+    for kind, kind_keys in keys.items():
+        for start in range(0, len(kind_keys), 1000):
+            rows = Delivery.objects.filter(kind=kind, key__in=kind_keys[start : start + 1000]).only(
+                "pk", "kind", "key", "state", "attempts"
+            )
+            found.update({(row.kind, row.key): row for row in rows})
+    return [found[(e.kind, e.key)] for e in items]
+
+
 def deliveries_nudge(*, delivery_ids: list[int]) -> None:
     """Enqueue send tasks for ``delivery_ids`` once the current transaction commits."""
     from newsletter.delivery import tasks
@@ -119,27 +167,77 @@ def _in_transaction() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def _claim(delivery_id: int, now: datetime) -> bool:
-    return (
-        Delivery.objects.filter(pk=delivery_id, state__in=CLAIMABLE)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            state=State.SENDING,
-            claimed_at=now,
-            handed_at=None,
-            attempts=F("attempts") + 1,
-            updated_at=now,
+def _claim(delivery_ids: list[int], now: datetime) -> list[Delivery]:
+    """Claim, in one conditional UPDATE, each of ``delivery_ids`` that is queued or due for a
+    retry, marking the rows with a token of this call; returns the rows claimed (subscriber
+    loaded) in the order given. A row another worker claimed first is not among them."""
+    token = uuid.uuid4()
+    Delivery.objects.filter(pk__in=delivery_ids, state__in=CLAIMABLE).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ).update(
+        state=State.SENDING,
+        claim=token,
+        claimed_at=now,
+        handed_at=None,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    claimed = {
+        delivery.pk: delivery
+        for delivery in Delivery.objects.filter(pk__in=delivery_ids, claim=token).select_related(
+            "subscriber"
         )
-        == 1
+    }
+    return [claimed[pk] for pk in delivery_ids if pk in claimed]
+
+
+def _update_ours(delivery: Delivery, **fields) -> bool:
+    """Update the row of ``delivery`` while this worker's claim on it holds (the sweep may have
+    queued it again after a stall, and another worker claimed it since); True if it did.
+
+    Twice per email, so written as one plain statement: the ORM's ``filter().update()`` costs
+    several times more to build than the database takes to run it.
+    """
+    meta = Delivery._meta
+    quote = connection.ops.quote_name
+    sets, params = [], []
+    for name, value in fields.items():
+        field = meta.get_field(name)
+        sets.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    claim = meta.get_field("claim").get_db_prep_value(delivery.claim, connection)
+    # Only the model's own column names are placed in the text; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
+        f"WHERE {quote(meta.pk.column)} = %s AND state = %s AND claim = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, delivery.pk, State.SENDING.value, claim])
+        return cursor.rowcount == 1
+
+
+def _release(deliveries: list[Delivery]) -> None:
+    """Give back claimed rows this worker never handed over: queued again, as if never claimed."""
+    if not deliveries:
+        return
+    Delivery.objects.filter(
+        pk__in=[d.pk for d in deliveries],
+        state=State.SENDING,
+        claim=deliveries[0].claim,  # one claim per batch
+        handed_at__isnull=True,
+    ).update(
+        state=State.QUEUED,
+        claim=None,
+        claimed_at=None,
+        attempts=F("attempts") - 1,
+        updated_at=timezone.now(),
     )
 
 
 def _finish(delivery: Delivery, state: str, **fields) -> str:
     """Move a delivery this worker claimed out of "sending" (conditional: it stays ours)."""
     fields.setdefault("last_error", "")
-    Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(
-        state=state, updated_at=timezone.now(), **fields
-    )
+    _update_ours(delivery, state=str(state), updated_at=timezone.now(), **fields)
     return str(state)
 
 
@@ -165,7 +263,7 @@ def delivery_message_build(*, delivery: Delivery) -> EmailMessage:
     return message
 
 
-def _suppression_reason(delivery: Delivery) -> str:
+def _suppression_reason(delivery: Delivery, suppressed: set[str]) -> str:
     if bypasses_suppression(delivery.kind):
         return ""
     subscriber = delivery.subscriber
@@ -174,7 +272,7 @@ def _suppression_reason(delivery: Delivery) -> str:
         Subscriber.Status.COMPLAINED,
     ):
         return f"subscriber is {subscriber.status}"
-    if address_is_suppressed(address=delivery.to_email):
+    if delivery.to_email in suppressed:
         return "address is on the suppression list"
     if needs_active_subscriber(delivery.kind) and (
         subscriber is None or subscriber.status != Subscriber.Status.ACTIVE
@@ -201,7 +299,7 @@ def _recipient_suppress(delivery: Delivery) -> None:
 
 def _fail(delivery: Delivery, error: errors.SendError, now: datetime) -> str:
     text = str(error)[:2000]
-    attempts = Delivery.objects.values_list("attempts", flat=True).get(pk=delivery.pk)
+    attempts = delivery.attempts  # as claimed: this attempt included
     if isinstance(error, errors.UncertainError):
         logger.warning("delivery %s: outcome unknown: %s", delivery.pk, text)
         return _finish(delivery, State.UNCERTAIN, last_error=text)
@@ -219,16 +317,26 @@ def _fail(delivery: Delivery, error: errors.SendError, now: datetime) -> str:
     return _finish(delivery, State.FAILED, last_error=text)
 
 
-def _send_claimed(delivery: Delivery, backend) -> str:
-    """Send one delivery this worker has claimed, over ``backend`` (opened here if needed)."""
+class _Batch:
+    """What one ``deliveries_send`` call shares between its messages."""
+
+    def __init__(self, deliveries: list[Delivery]) -> None:
+        self.backend = get_connection()
+        self.suppressed = addresses_suppressed(addresses=[d.to_email for d in deliveries])
+        self.emailed: list[int] = []  # subscribers who got a message
+
+
+def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
+    """Send one delivery this worker has claimed, over the batch's connection (opened if needed)."""
     now = timezone.now()
-    reason = _suppression_reason(delivery)
+    backend = batch.backend
+    reason = _suppression_reason(delivery, batch.suppressed)
     if reason:
         return _finish(delivery, State.SUPPRESSED, last_error=reason)
     try:
         message = delivery_message_build(delivery=delivery)
     except SoftTimeLimitExceeded:
-        raise  # nothing left: the sweep queues the row again
+        raise  # nothing left: the rest of the batch is given back
     except DeliverySkipped as skipped:
         return _finish(delivery, State.SKIPPED, last_error=str(skipped)[:2000])
     except Exception as error:  # a template or data bug: nothing can be sent, retrying won't help
@@ -241,7 +349,9 @@ def _send_claimed(delivery: Delivery, backend) -> str:
     except Exception as error:
         _close_quietly(backend)
         return _fail(delivery, errors.classify_open_error(error), now)
-    Delivery.objects.filter(pk=delivery.pk, state=State.SENDING).update(handed_at=timezone.now())
+    message_id = delivery_message_id(delivery)
+    if not _update_ours(delivery, handed_at=timezone.now(), message_id=message_id):
+        return "busy"  # queued again by the sweep after a stall, and not ours any more
     try:
         sent = backend.send_messages([message])
     except SoftTimeLimitExceeded as error:
@@ -255,26 +365,38 @@ def _send_claimed(delivery: Delivery, backend) -> str:
     if not sent:
         return _finish(delivery, State.FAILED, last_error="the email backend accepted nothing")
     provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
-    sent_at = timezone.now()
     if delivery.subscriber is not None and delivery.subscriber.email == delivery.to_email:
-        Subscriber.objects.filter(pk=delivery.subscriber_id).update(last_emailed_at=sent_at)
+        batch.emailed.append(delivery.subscriber_id)
     return _finish(
         delivery,
         State.SENT,
-        sent_at=sent_at,
-        message_id=delivery_message_id(delivery),
+        sent_at=timezone.now(),
         provider_message_id="" if provider_id is None else str(provider_id)[:200],
     )
 
 
 def _connection_check(backend) -> None:
-    """Drop an SMTP connection the server closed while we waited (a NOOP costs one round trip).
+    """Drop an SMTP connection the server closed while we were not looking.
 
     Otherwise the next message would fail with "server disconnected", which cannot be told apart
-    from a connection lost mid-message, and would be recorded as uncertain for nothing.
+    from a connection lost mid-message, and would be recorded as uncertain for nothing. A server
+    that hung up (or said "421" before it) has left something to read on the socket: only then
+    does a NOOP (one round trip) tell whether the connection still serves.
     """
     smtp = getattr(backend, "connection", None)
     if smtp is None or not hasattr(smtp, "noop"):
+        return
+    sock = getattr(smtp, "sock", None)
+    try:
+        pending = getattr(sock, "pending", None)  # TLS: bytes already decrypted, unread
+        quiet = (
+            sock is not None
+            and not (pending and pending())
+            and not select.select([sock], [], [], 0)[0]
+        )
+    except (OSError, ValueError):
+        quiet = False
+    if quiet:
         return
     try:
         alive = smtp.noop()[0] == 250
@@ -292,36 +414,67 @@ def _close_quietly(backend) -> None:
         logger.debug("closing the email connection failed", exc_info=True)
 
 
+def _prepare(deliveries: list[Delivery]) -> None:
+    """Let each kind's builder load what the batch's messages need, at once."""
+    kinds: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        kinds.setdefault(delivery.kind, []).append(delivery)
+    for kind, of_kind in kinds.items():
+        prepare = preparer_for(kind)
+        if prepare is not None:
+            try:
+                prepare(of_kind)
+            except Exception:  # each message is then built on its own, and fails on its own
+                logger.exception("preparing %d %s deliveries failed", len(of_kind), kind)
+
+
 def deliveries_send(*, delivery_ids: list[int]) -> Counter:
     """Send each of ``delivery_ids`` that this call can claim, over one connection.
 
-    Returns the count of each final state; rows claimed elsewhere (or not due) count as "busy".
+    The batch is claimed in one statement and loaded at once; then each message is marked handed
+    over just before it goes out and finished right after, so a worker killed at any moment
+    leaves at most one message whose fate is unknown (the sweep marks it uncertain) and gives the
+    rest back. Returns the count of each final state; rows claimed elsewhere (or not due) count
+    as "busy".
     """
     if _in_transaction():
         raise RuntimeError("deliveries are never sent inside a database transaction")
-    counts: Counter = Counter()
-    backend = get_connection()
+    ids = list(dict.fromkeys(delivery_ids))
+    claimed = _claim(ids, timezone.now())
+    counts: Counter = Counter(busy=len(delivery_ids) - len(claimed))  # a repeated id counts too
+    if not claimed:
+        return +counts
+    batch = None
+    done = 0
     try:
-        for delivery_id in delivery_ids:
-            if not _claim(delivery_id, timezone.now()):
-                counts["busy"] += 1
-                continue
-            delivery = Delivery.objects.select_related("subscriber").get(pk=delivery_id)
+        _prepare(claimed)
+        batch = _Batch(claimed)
+        for delivery in claimed:
             try:
-                counts[_send_claimed(delivery, backend)] += 1
+                counts[_send_claimed(delivery, batch)] += 1
             except SoftTimeLimitExceeded:
-                # Out of time: stop here; the rest stays queued for the next task or the sweep.
-                logger.warning("delivery batch stopped at its time limit (at %s)", delivery_id)
+                # Out of time: stop here; the rest is queued again for the next task or the sweep.
+                logger.warning("delivery batch stopped at its time limit (at %s)", delivery.pk)
                 counts["stopped"] += 1
-                break
+                break  # this one too is given back, unless it was handed over (uncertain)
             except Exception:
                 # A bug or a lost database between claim and finish: the sweep resolves the
                 # row (queued again if it never reached the provider, else uncertain).
-                logger.exception("delivery %s: unexpected error", delivery_id)
+                logger.exception("delivery %s: unexpected error", delivery.pk)
                 counts["error"] += 1
+            done += 1
     finally:
-        _close_quietly(backend)
-    return counts
+        _release(claimed[done:])
+        if batch is not None:
+            _close_quietly(batch.backend)
+            if batch.emailed:  # each subscriber's last email of the batch, in one statement
+                last = Delivery.objects.filter(
+                    pk__in=[d.pk for d in claimed], subscriber=OuterRef("pk"), state=State.SENT
+                ).order_by("-sent_at")
+                Subscriber.objects.filter(pk__in=batch.emailed).update(
+                    last_emailed_at=Subquery(last.values("sent_at")[:1])
+                )
+    return +counts
 
 
 def delivery_send(*, delivery_id: int) -> str:

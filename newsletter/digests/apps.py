@@ -10,6 +10,6 @@ class DigestsConfig(AppConfig):
     def ready(self) -> None:
         # The delivery ledger looks the "digest" builder up at send time; it never imports us.
         from newsletter.delivery.registry import register_builder
-        from newsletter.digests.rendering import digest_message_build
+        from newsletter.digests.rendering import digest_message_build, digests_prepare
 
-        register_builder("digest", digest_message_build, active_only=True)
+        register_builder("digest", digest_message_build, active_only=True, prepare=digests_prepare)

@@ -433,11 +433,37 @@ def digest_message_build(delivery: Delivery) -> EmailMessage:
         raise DeliverySkipped(f"the subscriber is {subscriber.status}")
     if subscriber.email != delivery.to_email:
         raise DeliverySkipped("the subscriber's address changed since")
-    digest = _digest_of(delivery)
+    prepared = getattr(delivery, "digest_prepared", None)
+    digest, items = prepared if prepared is not None else (_digest_of(delivery), None)
     digest.subscriber = subscriber
     if digest.papers_count == 0 and not subscriber.quiet_day_note:
         raise DeliverySkipped("a quiet day, and no note was asked for")
-    return digest_message(digest, to=delivery.to_email)
+    return digest_message(digest, to=delivery.to_email, items=items)
+
+
+def digests_prepare(deliveries: list[Delivery]) -> None:
+    """The ledger's batch hook: every digest of the batch, their items and papers, in three
+    queries; each delivery whose digest is found carries ``digest_prepared`` (digest, items)."""
+    wanted = {}
+    for delivery in deliveries:
+        digest_id = (delivery.payload or {}).get("digest_id")
+        if isinstance(digest_id, int):
+            wanted[delivery.pk] = digest_id
+    digests = Digest.objects.in_bulk(set(wanted.values()))
+    items: dict[int, list[DigestItem]] = {pk: [] for pk in digests}
+    rows = DigestItem.objects.filter(digest_id__in=list(digests)).order_by(
+        "digest_id", "section", "rank"
+    )
+    for item in rows:
+        items[item.digest_id].append(item)
+    papers = Paper.objects.in_bulk({item.paper_id for found in items.values() for item in found})
+    for found in items.values():
+        for item in found:
+            item.paper = papers[item.paper_id]
+    for delivery in deliveries:
+        digest = digests.get(wanted.get(delivery.pk))
+        if digest is not None and digest.subscriber_id == delivery.subscriber_id:
+            delivery.digest_prepared = (digest, items[digest.pk])
 
 
 def _digest_of(delivery: Delivery) -> Digest:

@@ -29,7 +29,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from newsletter.delivery.models import Delivery
-from newsletter.delivery.services import deliveries_nudge, deliveries_send, delivery_enqueue
+from newsletter.delivery.services import (
+    Email,
+    deliveries_enqueue,
+    deliveries_nudge,
+    deliveries_send,
+)
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.matching.engine import sent_key
 from newsletter.matching.services import rankings_for_day
@@ -216,30 +221,29 @@ def digest_wanted(digest: Digest) -> bool:
 
 
 def digests_enqueue(*, digests: Sequence[Digest]) -> list[int]:
-    """One "digest" delivery per digest worth an email (idempotent), then one nudge for all.
+    """One "digest" delivery per digest worth an email (idempotent), then one nudge for all:
+    a constant number of queries for any number of digests.
 
     Returns the ids of the deliveries (new or already recorded).
     """
-    ids, fresh = [], []
+    wanted = [digest for digest in digests if digest_wanted(digest)]
     with transaction.atomic():
-        for digest in digests:
-            if not digest_wanted(digest):
-                continue
-            subscriber = digest.subscriber
-            delivery = delivery_enqueue(
-                kind="digest",
-                key=digest_key(subscriber_id=subscriber.pk, day=digest.day),
-                subscriber=subscriber,
-                to_email=subscriber.email,
-                payload={"digest_id": digest.pk},
-                nudge=False,
-            )
-            ids.append(delivery.pk)
-            if delivery.state == Delivery.State.QUEUED and delivery.attempts == 0:
-                fresh.append(delivery.pk)
+        rows = deliveries_enqueue(
+            items=[
+                Email(
+                    kind="digest",
+                    key=digest_key(subscriber_id=digest.subscriber_id, day=digest.day),
+                    subscriber=digest.subscriber,
+                    to_email=digest.subscriber.email,
+                    payload={"digest_id": digest.pk},
+                )
+                for digest in wanted
+            ]
+        )
+        fresh = [row.pk for row in rows if row.state == Delivery.State.QUEUED and not row.attempts]
         if fresh:
             deliveries_nudge(delivery_ids=fresh)
-    return ids
+    return [row.pk for row in rows]
 
 
 WEEK = timedelta(days=6)  # a weekly digest covers its day and the six before

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from email.policy import compat32
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,6 +98,43 @@ def html_template(kind: str) -> Template:
     return engines["django"].from_string(lines_fold(html, width=TEMPLATE_LINE)).template
 
 
+class _Headers(type(compat32)):
+    """The policy Django's messages are written with (``compat32``), but a header that is short
+    ASCII on one line is written as it is: the same bytes, without a ``Header`` object per header
+    (more than a third of the time it takes to write a digest out)."""
+
+    def _plain(self, name: str, value) -> str | None:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + len(value) + 2 <= 78
+            and "\n" not in value
+            and "\r" not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return None
+
+    def fold(self, name, value):
+        plain = self._plain(name, value)
+        return super().fold(name, value) if plain is None else plain
+
+    def fold_binary(self, name, value):
+        plain = self._plain(name, value)
+        return super().fold_binary(name, value) if plain is None else plain.encode("ascii")
+
+
+_HEADERS = _Headers()
+
+
+class Message(EmailMultiAlternatives):
+    """Django's message, written out (by the SMTP backend) with the faster header policy."""
+
+    def message(self, *args, **kwargs):
+        mime = super().message(*args, **kwargs)
+        mime.policy = _HEADERS
+        return mime
+
+
 def list_unsubscribe_headers(*, url: str, mailto: str = "") -> dict[str, str]:
     """RFC 2369 + RFC 8058 headers: mail clients show a button that POSTs to ``url``."""
     targets = [f"<{url}>"]
@@ -129,13 +167,13 @@ def build(
     context: Mapping[str, Any],
     headers: Mapping[str, str] | None = None,
     html: bool = True,
-) -> EmailMultiAlternatives:
+) -> Message:
     """Render the templates of ``kind`` into one message to ``to`` (not sent)."""
     ctx = {**base_context(), **context}
     # Templates may wrap lines; a subject is one line.
     subject = " ".join(render_to_string(f"emails/{kind}-subject.txt", ctx).split())
     text = render_to_string(f"emails/{kind}.txt", ctx)
-    message = EmailMultiAlternatives(
+    message = Message(
         subject=subject,
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,

@@ -103,3 +103,27 @@ def test_the_footer_shows_the_postal_address_when_set(settings):
     assert "Papers Ltd, 1 Example Road" in _confirmation(1).alternatives[0][0]
     settings.SENDER_POSTAL_ADDRESS = ""
     assert "Papers Ltd" not in _confirmation(1).alternatives[0][0]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Your digest: 5 papers",
+        "Vos articles du jour : l\u2019apprentissage \u00e0 z\u00e9ro exemple",  # not ASCII
+        "A subject long enough that the header has to be folded over more than one line " * 2,
+    ],
+)
+def test_a_message_is_written_byte_for_byte_as_pythons_compat32_policy_writes_it(subject):
+    from email.policy import compat32
+
+    message = emails.build(
+        "manage",
+        to="r\u00e9ader@example.com",
+        context={"preferences_url": "https://x.example/p/", "status_label": "active"},
+        headers={"List-Id": "Daily Papers Digest <digest.x.example>", "X-Long": "v " * 60},
+    )
+    message.subject = subject
+    mime = message.message()  # one message (one boundary, one date), written both ways
+    fast = mime.as_bytes(linesep="\r\n"), mime.as_string()
+    mime.policy = compat32
+    assert fast == (mime.as_bytes(linesep="\r\n"), mime.as_string())

@@ -143,3 +143,34 @@ def test_building_a_chunk_of_digests_takes_the_same_queries_for_3_or_30_readers(
     # read back, their items, and the digests returned.
     total, ranking = many
     assert total - ranking == 12
+
+
+def _send_queries(reader, start: int, count: int) -> tuple[int, int]:
+    """(queries to queue the emails of ``count`` digests, queries to send them)."""
+    from newsletter.delivery.services import deliveries_send
+
+    ids = [
+        reader(f"s{start + n}@example.com", keywords=["robot manipulation"]).pk
+        for n in range(count)
+    ]
+    digests = digests_build(day=DAY1, subscriber_ids=ids)
+    with CaptureQueriesContext(connection) as queued:
+        delivery_ids = digests_enqueue(digests=digests)
+    with CaptureQueriesContext(connection) as sent:
+        counts = deliveries_send(delivery_ids=delivery_ids)
+    assert counts == {Delivery.State.SENT: count}
+    return len(queued), len(sent)
+
+
+def test_queueing_and_sending_a_batch_costs_two_queries_per_email_and_a_fixed_few(papers, reader):
+    from django.core import mail
+
+    few = _send_queries(reader, 0, 3)
+    many = _send_queries(reader, 100, 30)
+    assert len(mail.outbox) == 33
+    assert few[0] == many[0]  # queueing: constant
+    # Sending: each email is marked handed over, then finished; the rest is per batch: the
+    # claim, the rows, their digests, items and papers, the suppression list, and the readers'
+    # "last emailed" time.
+    assert many[1] - few[1] == 2 * 27
+    assert few[1] - 2 * 3 == 7
