@@ -255,7 +255,7 @@ for _setting in ("MAILGUN_WEBHOOK_SIGNING_KEY", "POSTAL_WEBHOOK_KEY", "RESEND_SI
 # Messages per second for all workers together (shared through Redis, or a file under VAR_DIR).
 DELIVERY_RATE_PER_SECOND = env_int("DELIVERY_RATE_PER_SECOND", 10, minimum=0, maximum=100000)
 # Deliveries per send task (sent over one connection).
-DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 50, minimum=1, maximum=1000)
+DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 100, minimum=1, maximum=1000)
 # Attempts before a transiently failing delivery is given up; first retry after about this long
 # (doubling, with jitter).
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 6, minimum=1, maximum=20)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -57,15 +57,36 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def _already_sent(subscriber_ids: list[int]) -> dict[int, set[str]]:
-    """The papers in each subscriber's digests so far, named by ``sent_key`` (one query)."""
+def _already_sent(
+    subscriber_ids: list[int], candidates: tuple[list[int], list[str]]
+) -> dict[int, set[str]]:
+    """Which of the period's candidate papers (ids, arXiv ids) are in each subscriber's digests
+    so far, named by ``sent_key`` (one query that reads no more rows as the months go by)."""
+    paper_ids, arxiv_ids = candidates
     sent: dict[int, set[str]] = defaultdict(set)
-    rows = DigestItem.objects.filter(digest__subscriber_id__in=subscriber_ids).values_list(
-        "digest__subscriber_id", "paper__arxiv_id", "paper_id"
+    rows = (
+        DigestItem.objects.filter(digest__subscriber_id__in=subscriber_ids)
+        .filter(Q(paper_id__in=paper_ids) | Q(paper__arxiv_id__in=arxiv_ids))
+        .values_list("digest__subscriber_id", "paper__arxiv_id", "paper_id")
     )
     for subscriber_id, arxiv_id, paper_id in rows:
         sent[subscriber_id].add(sent_key(arxiv_id, paper_id))
     return sent
+
+
+def _candidates(day: date, since: date | None) -> tuple[list[int], list[str]]:
+    """The papers listed in the period: their ids and arXiv ids."""
+    rows = (
+        Paper.objects.filter(listings__listing_date__range=(since or day, day))
+        .values_list("pk", "arxiv_id")
+        .distinct()
+    )
+    paper_ids, arxiv_ids = [], []
+    for pk, arxiv_id in rows:
+        paper_ids.append(pk)
+        if arxiv_id:
+            arxiv_ids.append(arxiv_id)
+    return paper_ids, arxiv_ids
 
 
 def _trending_pool(day: date, since: date | None) -> list[tuple[int, str | None, str]]:
@@ -117,13 +138,17 @@ def _trending_for(
 
 
 def _chunk_build(
-    day: date, since: date | None, chunk: list[int], pool: list[tuple[int, str | None, str]]
+    day: date,
+    since: date | None,
+    chunk: list[int],
+    pool: list[tuple[int, str | None, str]],
+    candidates: tuple[list[int], list[str]],
 ) -> None:
     subscribers = dict(
         Subscriber.objects.filter(pk__in=chunk).values_list("pk", "trending").order_by()
     )
     chunk = [pk for pk in chunk if pk in subscribers]
-    sent = _already_sent(chunk)
+    sent = _already_sent(chunk, candidates)
     rankings = rankings_for_day(day=day, subscriber_ids=chunk, already_sent=sent, since=since)
     excluded = _exclusions([pk for pk in chunk if subscribers[pk]])
     public_ids = {pk: uuid.uuid4() for pk in chunk}
@@ -184,6 +209,7 @@ def digests_build(
     """
     ids = list(dict.fromkeys(subscriber_ids))
     pool: list | None = None
+    candidates: tuple | None = None
     for chunk in _chunks(ids):
         existing = set(
             Digest.objects.filter(day=day, subscriber_id__in=chunk).values_list(
@@ -195,7 +221,8 @@ def digests_build(
             continue
         if pool is None:
             pool = _trending_pool(day, since)
-        _chunk_build(day, since, todo, pool)
+            candidates = _candidates(day, since)
+        _chunk_build(day, since, todo, pool, candidates)
     return digests_for(day=day, subscriber_ids=ids)
 
 

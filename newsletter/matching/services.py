@@ -469,6 +469,27 @@ def papers_for_day(*, day: date, since: date | None = None) -> list[engine.Paper
     return [docs[pk] for pk in listed]
 
 
+# The day's papers prepared for scoring (tokens, term tables), kept for the next call: the daily
+# run ranks a day in many chunks, and a worker would otherwise prepare the same day each time.
+_days: dict[tuple, engine.Day] = {}
+
+
+def _day_prepared(papers: list[engine.PaperDoc], vectors: np.ndarray | None) -> engine.Day:
+    """``engine.day_prepare``, once per process for the same papers, vectors and frequencies
+    (its term tables hold the frequencies' IDF)."""
+    key = (
+        tuple(papers),
+        None if vectors is None else hashlib.sha256(vectors.tobytes()).hexdigest(),
+        _df_cache.get("key"),  # which document frequencies (``document_frequencies``)
+    )
+    day = _days.get(key)
+    if day is None:
+        if len(_days) >= 4:
+            _days.clear()
+        day = _days[key] = engine.day_prepare(papers, vectors)
+    return day
+
+
 def rankings_for_day(
     *,
     day: date,
@@ -519,8 +540,8 @@ def _rankings(
     paper_vectors = None
     if _encoder() is not None and all(stored.get(p.id) is not None for p in papers):
         paper_vectors = np.stack([stored[p.id] for p in papers])
-    prepared = engine.day_prepare(papers, paper_vectors)
     df, n_docs = document_frequencies()
+    prepared = _day_prepared(papers, paper_vectors)
     for chunk in _chunks(ids):
         chunk_profiles, vectors = profiles_for(subscriber_ids=chunk)
         result.update(
