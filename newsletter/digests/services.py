@@ -36,6 +36,7 @@ from newsletter.delivery.services import (
     deliveries_send,
 )
 from newsletter.digests.models import Digest, DigestItem
+from newsletter.lib.bulk import rows_insert
 from newsletter.matching.engine import sent_key
 from newsletter.matching.services import rankings_for_day
 from newsletter.papers.models import ListingEntry, Paper
@@ -195,7 +196,7 @@ def _chunk_build(
                     DigestItem(digest_id=digest_id, paper_id=pk, section=Section.TRENDING, rank=r)
                     for r, pk in enumerate(trending, start=1)
                 ]
-        DigestItem.objects.bulk_create(items)
+        rows_insert(DigestItem, items, ["digest", "paper", "section", "rank", "score", "reasons"])
 
 
 def digests_build(
