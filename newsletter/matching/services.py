@@ -259,6 +259,31 @@ class _Topics:
     refs: dict[int, engine.TopicRef]
     texts: dict[int, str]
     digests: dict[int, str]  # of each topic's text: a profile built from another is stale
+    # A stored profile's topics ("id:digest id:digest") -> their refs, or None when one changed:
+    # subscribers share their few topics, so this is one lookup per subscriber.
+    chosen: dict[str, tuple[engine.TopicRef, ...] | None] = field(default_factory=dict)
+    tokens: dict[str, engine.TopicRef] = field(default_factory=dict)  # "id:digest" -> ref
+
+    def __post_init__(self) -> None:
+        self.tokens = {f"{t}:{self.digests[t]}": ref for t, ref in self.refs.items()}
+
+    def key(self, topic_ids: list[int]) -> str:
+        return " ".join(f"{t}:{self.digests.get(t, '')}" for t in topic_ids)
+
+    def of(self, key: str) -> tuple[engine.TopicRef, ...] | None:
+        if key not in self.chosen:
+            items, tokens = key.split(), self.tokens
+            current = all(item in tokens for item in items)
+            self.chosen[key] = tuple(tokens[item] for item in items) if current else None
+        return self.chosen[key]
+
+    def known(self, key: str) -> tuple[engine.TopicRef, ...]:
+        """The refs of a stored profile's topics that exist now, changed or not."""
+        found = self.of(key)
+        if found is None:
+            ids = [int(item.split(":")[0]) for item in key.split()]
+            found = tuple(self.refs[t] for t in ids if t in self.refs)
+        return found
 
 
 def _topics() -> _Topics:
@@ -267,7 +292,7 @@ def _topics() -> _Topics:
         phrases = tuple(p for p in topic.phrases or [] if isinstance(p, str))
         refs[topic.pk] = engine.TopicRef(topic.name, phrases)
         texts[topic.pk] = profiles.topic_text(topic.name, topic.description, phrases)
-        digests[topic.pk] = hashlib.sha256(texts[topic.pk].encode()).hexdigest()[:32]
+        digests[topic.pk] = hashlib.sha256(texts[topic.pk].encode()).hexdigest()[:16]
     return _Topics(refs, texts, digests)
 
 
@@ -397,7 +422,7 @@ def _inputs(pref: _Preferences, topics: _Topics, liked: Mapping[str, _PaperInfo]
         "authors": pref.authors,
         "liked": pref.liked,
         "found": sorted(a for a in pref.liked if a in liked),
-        "topics": [[t, topics.digests.get(t, "")] for t in pref.topic_ids],
+        "topics": topics.key(pref.topic_ids),
     }
 
 
@@ -464,10 +489,8 @@ def _profile_stale(
     _, interests_version, version, model = row[:4]
     if version != interests_version or model != tag or not inputs:
         return True
-    digests = topics.digests
-    for topic_id, digest in inputs["topics"]:
-        if digests.get(topic_id) != digest:
-            return True
+    if topics.of(inputs["topics"]) is None:
+        return True
     return bool(inputs["liked"]) and inputs["found"] != sorted(
         a for a in inputs["liked"] if a in liked
     )
@@ -513,7 +536,6 @@ def _engine_profiles(
     liked: Mapping[str, _PaperInfo],
 ) -> list[engine.Profile]:
     categories = _json_all([rows[pk][6] for pk in order])
-    refs = topics.refs
     result = []
     for pk, cats in zip(order, categories, strict=True):
         i = inputs[pk]
@@ -522,7 +544,7 @@ def _engine_profiles(
                 subscriber_id=pk,
                 max_papers=rows[pk][0],
                 keywords=tuple(i["keywords"]),
-                topics=tuple(refs[t] for t, _ in i["topics"] if t in refs),
+                topics=topics.known(i["topics"]),
                 exclusions=tuple(i["exclusions"]),
                 authors=tuple(i["authors"]),
                 liked=tuple(
