@@ -118,6 +118,11 @@ class Subscriber(models.Model):
 
     # Bumping it revokes every link sent before.
     link_version = models.PositiveIntegerField(default=1)
+    # Bumped whenever what this reader's matches are built from changes (topics, interests,
+    # feedback): stored views of it (matching's profiles) compare it instead of re-reading
+    # everything. ``services.interests_touch`` bumps it; so do the receivers in ``receivers.py``
+    # for single saves and deletes, the admin and ``topics.set()``.
+    interests_version = models.PositiveIntegerField(default=1, editable=False)
     # An address waiting to replace ``email`` until its owner clicks the link sent there.
     pending_email = models.EmailField(max_length=254, blank=True)
 

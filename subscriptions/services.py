@@ -70,6 +70,15 @@ def consent_record(*, subscriber: Subscriber, action: str, meta: ConsentMeta) ->
     )
 
 
+def interests_touch(*, subscriber_ids: Iterable[int]) -> None:
+    """Mark that what these subscribers' matches are built from changed (topics, interests,
+    feedback): ``interests_version`` goes up, so stored profiles built from the old ones are
+    rebuilt. Every write of those must call it (the receivers do for single-row writes)."""
+    ids = list(subscriber_ids)
+    if ids:
+        Subscriber.objects.filter(pk__in=ids).update(interests_version=F("interests_version") + 1)
+
+
 def interests_set(*, subscriber: Subscriber, kind: str, values: Sequence[str]) -> None:
     """Replace the subscriber's interests of ``kind`` with ``values`` (in that order)."""
     subscriber.interests.filter(kind=kind).delete()
@@ -77,6 +86,7 @@ def interests_set(*, subscriber: Subscriber, kind: str, values: Sequence[str]) -
         Interest(subscriber=subscriber, kind=kind, value=value, position=i)
         for i, value in enumerate(values)
     )
+    interests_touch(subscriber_ids=[subscriber.pk])  # bulk_create sends no signal
 
 
 _INTEREST_FIELDS = {

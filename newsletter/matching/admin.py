@@ -16,7 +16,15 @@ class VoteAdmin(admin.ModelAdmin):
 class SubscriberProfileAdmin(admin.ModelAdmin):
     list_display = ["subscriber", "built_at", "has_vector"]
     search_fields = ["subscriber__email"]
-    readonly_fields = ["subscriber", "fingerprint", "categories", "built_at"]
+    readonly_fields = [
+        "subscriber",
+        "version",
+        "model",
+        "categories",
+        "inputs",
+        "query_total",
+        "built_at",
+    ]
 
     @admin.display(boolean=True, description="semantic")
     def has_vector(self, obj: SubscriberProfile) -> bool:

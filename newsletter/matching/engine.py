@@ -18,6 +18,7 @@ comes again, a followed author always qualifies.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from collections import defaultdict
@@ -139,7 +140,8 @@ class Day:
     reasons: dict[tuple, Reason | None] = field(default_factory=dict)  # shared by subscribers
     columns: dict[str, int] | None = None  # the day's terms (see _day_tables)
     phrase_papers: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
-    term_map: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    term_hashes: np.ndarray | None = None  # the columns' term hashes, sorted (see _day_columns)
+    term_columns: np.ndarray | None = None  # ... and the column of each
     bm25: Postings | None = None
     title: Postings | None = None
     stem_rows: dict[str, set[int]] | None = None  # stem -> papers holding it (see _hits)
@@ -232,7 +234,7 @@ def _query(
     keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
 ) -> tuple[tuple[str, float], ...]:
     """A profile's BM25 query: each keyword's bigrams and stems, topic phrases at half weight.
-    Not cached: its compiled arrays are (``_query_compiled``), in a tenth of the memory."""
+    Not cached: its compiled arrays are (``query_compile``), in a tenth of the memory."""
     weights: dict[str, float] = {}
     for keyword in keywords:
         _merge(weights, _phrase_weights(keyword, 1.0))
@@ -279,9 +281,8 @@ def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
             {columns[t]: idf(df, n_docs, t) * c * (K1 + 1) / (c + norm) for t, c in counts.items()}
         )
         in_title = {columns[t] for t in text.text_terms(day.title_tokens[row])}
-        # Laid out like the BM25 postings (0 where a term is only in the abstract), so one pass
-        # over a query's postings gives both its BM25 scores and its title hits.
-        title.append({col: 1.0 if col in in_title else 0.0 for col in bm25[-1]})
+        # Only the title's terms: a tenth of the postings, so title hits cost little on top.
+        title.append({col: 1.0 for col in bm25[-1] if col in in_title})
     day.columns = columns
     day.bm25 = _postings(bm25, len(columns))
     day.title = _postings(title, len(columns))
@@ -340,56 +341,92 @@ def _rows_times_all(
     return outs
 
 
-# Every term any query has used in this process gets a number, so a query is compiled once into
-# arrays and a day maps them to its columns with one array lookup.
-_term_ids: dict[str, int] = {}
-_terms: list[str] = []
+# A term is known by a 64-bit hash of it, the same in every process: a query compiled into
+# arrays once (and stored with its profile) maps to any day's columns with one sorted lookup.
+@lru_cache(maxsize=500_000)
+def term_hash(term: str) -> int:
+    digest = hashlib.blake2b(term.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
-def _term_id(term: str) -> int:
-    if term not in _term_ids:
-        _term_ids[term] = len(_terms)
-        _terms.append(term)
-    return _term_ids[term]
-
-
-@lru_cache(maxsize=200_000)
-def _query_compiled(
+def query_compile(
     keywords: tuple[str, ...], topics: tuple[TopicRef, ...]
 ) -> tuple[np.ndarray, np.ndarray, float]:
+    """A profile's BM25 query as arrays: its terms' hashes (int64), their weights (float32) and
+    the weights' sum. What ``Profile.query`` and the stored profile hold."""
     pairs = _query(keywords, topics)
-    ids = np.array([_term_id(t) for t, _ in pairs], dtype=np.int64)
+    hashes = np.array([term_hash(t) for t, _ in pairs], dtype=np.int64)
     weights = np.array([w for _, w in pairs], dtype=np.float32)
-    return ids, weights, float(weights.sum())
+    return hashes, weights, float(weights.sum())
 
 
-def _day_term_map(day: Day) -> np.ndarray:
-    """Column of each known term id among the day's terms, or -1."""
-    known = len(day.term_map)
-    if known < len(_terms):
-        extra = np.array([day.columns.get(t, -1) for t in _terms[known:]], dtype=np.int64)
-        day.term_map = np.concatenate([day.term_map, extra])
-    return day.term_map
+_query_compiled = lru_cache(maxsize=200_000)(query_compile)
+
+
+@dataclass
+class Queries:
+    """The queries of a list of profiles, compiled, as CSR arrays: profile i's term hashes and
+    weights are ``terms[indptr[i]:indptr[i + 1]]`` and ``weights[...]``; ``totals[i]`` their
+    sum. A service that stores compiled queries passes them to ``rank_day`` as they are."""
+
+    indptr: np.ndarray
+    terms: np.ndarray
+    weights: np.ndarray
+    totals: np.ndarray
+
+    def rows(self, start: int, end: int) -> Queries:
+        first, last = self.indptr[start], self.indptr[min(end, len(self.indptr) - 1)]
+        return Queries(
+            self.indptr[start : end + 1] - first,
+            self.terms[first:last],
+            self.weights[first:last],
+            self.totals[start:end],
+        )
+
+
+def queries_of(profiles: list[Profile]) -> Queries:
+    """The profiles' compiled queries (cached per keywords and topics)."""
+    compiled = [_query_compiled(p.keywords, p.topics) for p in profiles]
+    lengths = np.array([len(c[0]) for c in compiled], dtype=np.int64)
+    indptr = np.zeros(len(profiles) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    empty = not compiled or not indptr[-1]
+    return Queries(
+        indptr,
+        np.concatenate([c[0] for c in compiled]) if not empty else np.zeros(0, dtype=np.int64),
+        np.concatenate([c[1] for c in compiled]) if not empty else np.zeros(0, dtype=np.float32),
+        np.array([c[2] for c in compiled], dtype=np.float32),
+    )
+
+
+def _day_columns(day: Day, hashes: np.ndarray) -> np.ndarray:
+    """The day's column of each term hash, or -1 when no paper of the day has that term."""
+    if day.term_hashes is None:
+        known = np.array([term_hash(t) for t in day.columns], dtype=np.int64)
+        order = np.argsort(known, kind="stable")
+        day.term_hashes, day.term_columns = known[order], order
+    if not len(day.term_hashes) or not len(hashes):
+        return np.full(len(hashes), -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(day.term_hashes, hashes), len(day.term_hashes) - 1)
+    return np.where(day.term_hashes[at] == hashes, day.term_columns[at], -1)
 
 
 def _query_arrays(
-    day: Day, profiles: list[Profile]
+    day: Day, profiles: list[Profile], queries: Queries | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The profiles' queries as CSR arrays over the day's columns, without the terms no paper of
     the day has (most bigrams), and each query's total weight (all its terms)."""
-    compiled = [_query_compiled(p.keywords, p.topics) for p in profiles]
-    lengths = np.array([len(c[0]) for c in compiled], dtype=np.int64)
-    totals = np.array([c[2] for c in compiled], dtype=np.float32)
-    if not lengths.sum():
-        return np.zeros(len(profiles) + 1, dtype=np.int64), lengths[:0], totals[:0], totals
-    ids = np.concatenate([c[0] for c in compiled])
-    vals = np.concatenate([c[1] for c in compiled])
-    cols = _day_term_map(day)[ids]
-    rows = np.repeat(np.arange(len(profiles)), lengths)
+    if queries is None:
+        queries = queries_of(profiles)
+    n = len(queries.indptr) - 1
+    if not queries.indptr[-1]:
+        return np.zeros(n + 1, dtype=np.int64), queries.terms, queries.weights, queries.totals
+    cols = _day_columns(day, queries.terms)
+    rows = np.repeat(np.arange(n), np.diff(queries.indptr))
     keep = cols >= 0
-    indptr = np.zeros(len(profiles) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[keep], minlength=len(profiles)), out=indptr[1:])
-    return indptr, cols[keep], vals[keep], totals
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    return indptr, cols[keep], queries.weights[keep], queries.totals
 
 
 def _phrase_papers(day: Day, key: tuple[str, ...]) -> list[int]:
@@ -444,9 +481,9 @@ def _category_matrix(day: Day, profiles: list[Profile]) -> np.ndarray:
                     paper_cats[row, index[cat]], 1.0 if position == 0 else 0.5
                 )
     weights = np.zeros((len(profiles), len(names)), dtype=np.float32)
-    for row, profile in enumerate(profiles):
-        for cat, weight in profile.categories.items():
-            weights[row, index[cat]] = weight
+    rows = np.repeat(np.arange(len(profiles)), [len(p.categories) for p in profiles])
+    cols = [index[c] for p in profiles for c in p.categories]
+    weights[rows, cols] = [w for p in profiles for w in p.categories.values()]
     return weights @ paper_cats.T
 
 
@@ -478,14 +515,16 @@ def day_scores(
     n_docs: int,
     already_sent: Mapping[int, set[str]],
     params: Params = DEFAULT_PARAMS,
+    queries: Queries | None = None,
 ) -> Scores:
-    """Scores of one chunk of profiles against every paper of the day (vectorised)."""
+    """Scores of one chunk of profiles against every paper of the day (vectorised).
+    ``queries``: the profiles' compiled queries, when stored (else compiled from their keywords
+    and topics)."""
     n_s, n_p = len(profiles), len(day.papers)
     _day_tables(day, df, n_docs)
-    indptr, cols, vals, totals = _query_arrays(day, profiles)
-    lexical, title_hits = _rows_times_all(
-        indptr, cols, vals, day.bm25, [day.bm25.weights, day.title.weights], n_p
-    )
+    indptr, cols, vals, totals = _query_arrays(day, profiles, queries)
+    lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
+    title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
     title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
 
     cosine = None
@@ -665,7 +704,10 @@ def top_picks(
     k = int(min(counts.max(initial=0), n_p))
     if k == 0:
         return np.zeros((len(profiles), 0), dtype=np.int64), counts
-    key = np.where(qualifies, scores.rank + 1000.0 * scores.followed, -np.inf)
+    # Followed authors first; without any in the chunk the float32 scores order alone (exactly
+    # as they would in float64, in half the memory and time).
+    lifted = scores.rank + 1000.0 * scores.followed if scores.followed.any() else scores.rank
+    key = np.where(qualifies, lifted, np.float32(-np.inf))
     top = (
         np.argpartition(-key, k - 1, axis=1)[:, :k]
         if k < n_p
@@ -697,12 +739,14 @@ def picks_from_scores(
     )
     ids = [p.id for p in day.papers]
     arxiv_ids = [p.arxiv_id for p in day.papers]
+    new = tuple.__new__
     result: dict[int, list[Pick]] = {}
     rows = zip(profiles, top.tolist(), counts.tolist(), values, strict=True)
     for row, (profile, cols, count, scored) in enumerate(rows):
         if not with_reasons:
+            # tuple.__new__ skips the named tuple's Python-level __new__: a million picks a day.
             result[profile.subscriber_id] = [
-                Pick(ids[c], arxiv_ids[c], v, ())
+                new(Pick, (ids[c], arxiv_ids[c], v, ()))
                 for c, v in zip(cols[:count], scored, strict=False)
             ]
             continue
@@ -746,8 +790,10 @@ def rank_day(
     params: Params = DEFAULT_PARAMS,
     chunk: int = CHUNK,
     with_reasons: bool = True,
+    queries: Queries | None = None,
 ) -> dict[int, list[Pick]]:
-    """Every profile's picks among the day's papers, in chunks of profiles so memory stays flat."""
+    """Every profile's picks among the day's papers, in chunks of profiles so memory stays flat.
+    ``queries``: the profiles' compiled queries, in the same order, when they are stored."""
     result: dict[int, list[Pick]] = {}
     for start in range(0, len(profiles), chunk):
         part = profiles[start : start + chunk]
@@ -760,6 +806,7 @@ def rank_day(
             n_docs=n_docs,
             already_sent=already_sent or {},
             params=params,
+            queries=None if queries is None else queries.rows(start, start + chunk),
         )
         result.update(
             picks_from_scores(

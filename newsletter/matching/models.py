@@ -40,15 +40,32 @@ class PaperVector(models.Model):
 
 
 class SubscriberProfile(models.Model):
-    """A subscriber's interests as the engine reads them; rebuilt when its fingerprint changes
-    (preferences, chosen topics, liked papers, votes or the model)."""
+    """A subscriber's interests as the engine reads them, compiled, so a day's ranking reads one
+    row per subscriber. Rebuilt when it is stale: the subscriber's ``interests_version`` moved
+    (preferences, topics chosen, votes), a chosen topic's text changed, a liked paper was stored
+    since, or the model changed (see ``services.profiles_for``)."""
 
     subscriber = models.OneToOneField(
         Subscriber, on_delete=models.CASCADE, primary_key=True, related_name="matching_profile"
     )
-    fingerprint = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(
+        default=0, help_text="The subscriber's interests_version it was built from."
+    )
+    model = models.CharField(max_length=64, blank=True, help_text="Empty: no model.")
     vector = models.BinaryField(null=True, editable=False)
     categories = models.JSONField(default=dict, blank=True, help_text="Category -> share.")
+    inputs = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What it was built from: keywords, exclusions, authors, liked papers, topics.",
+    )
+    query_terms = models.BinaryField(
+        default=b"", editable=False, help_text="The lexical query's term hashes (int64)."
+    )
+    query_weights = models.BinaryField(
+        default=b"", editable=False, help_text="... and their weights (float32)."
+    )
+    query_total = models.FloatField(default=0.0, help_text="The sum of the query's weights.")
     built_at = models.DateTimeField()
 
     class Meta:
