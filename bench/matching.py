@@ -10,7 +10,9 @@ and the growth over the stage:
 - embed the day's papers (the ``papers_stored`` task's work);
 - build every profile from scratch (no stored profile yet);
 - the daily ranking from stored profiles and vectors, loading them from the database included,
-  top picks without reasons (what the issue's target is about), then with reasons;
+  top picks without reasons (what the issue's target is about), in this process and then in a
+  fresh one (as a worker does it: its peak is the whole process's, nothing left from the stages
+  before), then with reasons;
 - the whole day from nothing: vectors, profiles, ranking and reasons in one call.
 
 Target on this 2-core machine for 100k x 300: the daily ranking within 5 s and 1 GB.
@@ -166,7 +168,55 @@ def make_subscribers(count: int, arxiv_ids: list[str], seed: int = 7) -> list[in
     return [s.pk for s in subscribers]
 
 
+def rank_in_fresh_process(day: date, subscriber_ids: list[int]) -> None:
+    """The daily ranking as a worker does it at the hour: a new process that has ranked nothing
+    and embedded nothing, reading the stored profiles and vectors. Prints wall time and peak RSS
+    (VmHWM, the whole process: Python, Django and numpy included)."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "BENCH_RANK_DAY": day.isoformat()}  # VAR_DIR: the same database
+    child = subprocess.run(
+        [sys.executable, __file__, "--rank-only"],
+        input=json.dumps(subscriber_ids),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    print(
+        f"  {'daily ranking in a fresh process, top picks (no reasons)':<58} "
+        f"{figures['seconds']:>8.2f} s   peak {figures['peak_mb']:>7.0f} MB   (the whole process)",
+        flush=True,
+    )
+
+
+def rank_only() -> None:
+    """The child of ``rank_in_fresh_process``: Django on the parent's database, one ranking."""
+    import json
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = "newsletter.settings"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from newsletter.matching import services
+
+    ids = json.loads(sys.stdin.read())
+    day = date.fromisoformat(os.environ["BENCH_RANK_DAY"])
+    started = time.perf_counter()
+    services.rankings_for_day(day=day, subscriber_ids=ids, with_reasons=False)
+    seconds = time.perf_counter() - started
+    with open("/proc/self/status") as handle:
+        peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM:"))
+    print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024}))
+
+
 def main() -> None:
+    if "--rank-only" in sys.argv:
+        rank_only()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--use-database-url", action="store_true")
@@ -204,6 +254,7 @@ def main() -> None:
                     day=day, subscriber_ids=subscriber_ids, with_reasons=False
                 )
             picked = sum(len(v) for v in result.values())
+            rank_in_fresh_process(day, subscriber_ids)
             with Stage("daily ranking from stored profiles, with reasons"):
                 result = services.rankings_for_day(day=day, subscriber_ids=subscriber_ids)
             print(
