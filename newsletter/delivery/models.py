@@ -28,7 +28,9 @@ class Delivery(models.Model):
     to_email = models.EmailField(max_length=254)
     payload = models.JSONField(default=dict, blank=True)
 
-    state = models.CharField(max_length=12, choices=State, default=State.QUEUED, db_index=True)
+    # Indexed only through "delivery_due" (state, next_attempt_at): an index of its own let
+    # PostgreSQL, on statistics a minute old, scan every queued row to claim a batch by id.
+    state = models.CharField(max_length=12, choices=State, default=State.QUEUED)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_error = models.TextField(blank=True)

@@ -55,7 +55,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from newsletter.delivery import errors
@@ -76,6 +76,7 @@ logger = logging.getLogger(__name__)
 
 State = Delivery.State
 CLAIMABLE = (State.QUEUED, State.RETRY)
+UNCLAIMABLE = tuple(state for state in State if state not in CLAIMABLE)
 RESENDABLE = (State.UNCERTAIN, State.FAILED)
 
 
@@ -172,7 +173,10 @@ def _claim(delivery_ids: list[int], now: datetime) -> list[Delivery]:
     retry, marking the rows with a token of this call; returns the rows claimed (subscriber
     loaded) in the order given. A row another worker claimed first is not among them."""
     token = uuid.uuid4()
-    Delivery.objects.filter(pk__in=delivery_ids, state__in=CLAIMABLE).filter(
+    # "Not in the other states" rather than "in the claimable ones": the same rows, but no index
+    # can serve it, so the rows are found by id even when the planner's statistics are stale
+    # (they are, on a queue: they say how many were queued a minute ago).
+    Delivery.objects.filter(pk__in=delivery_ids).exclude(state__in=UNCLAIMABLE).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     ).update(
         state=State.SENDING,
@@ -214,6 +218,62 @@ def _update_ours(delivery: Delivery, **fields) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, delivery.pk, State.SENDING.value, claim])
         return cursor.rowcount == 1
+
+
+class _Sent(NamedTuple):
+    """A message out, its row not yet marked sent (the next hand-over marks it)."""
+
+    delivery: Delivery
+    sent_at: datetime
+    provider_message_id: str
+
+
+def _sent_record(sent: _Sent) -> None:
+    _finish(
+        sent.delivery,
+        State.SENT,
+        sent_at=sent.sent_at,
+        provider_message_id=sent.provider_message_id,
+    )
+
+
+def _hand_over(delivery: Delivery, message_id: str, sent: _Sent | None) -> bool:
+    """Mark ``delivery`` handed over (True while it is ours) and, in the same statement, the
+    batch's previous message ``sent``: one statement and one commit per email, not two. A worker
+    killed between a send and this statement leaves that one message uncertain, as before."""
+    if sent is None:
+        return _update_ours(delivery, handed_at=timezone.now(), message_id=message_id)
+    meta = Delivery._meta
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    at = meta.get_field("sent_at").get_db_prep_save
+    claim = meta.get_field("claim").get_db_prep_value(delivery.claim, connection)
+    previous, this = sent.delivery.pk, delivery.pk
+    # Only the model's own column names are placed in the text; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608
+        "state = CASE WHEN id = %s THEN %s ELSE state END, "
+        "sent_at = CASE WHEN id = %s THEN %s ELSE sent_at END, "
+        "provider_message_id = CASE WHEN id = %s THEN %s ELSE provider_message_id END, "
+        "last_error = CASE WHEN id = %s THEN '' ELSE last_error END, "
+        "handed_at = CASE WHEN id = %s THEN %s ELSE handed_at END, "
+        "message_id = CASE WHEN id = %s THEN %s ELSE message_id END, "
+        "updated_at = %s "
+        "WHERE id IN (%s, %s) AND state = %s AND claim = %s RETURNING id"
+    )
+    params = [
+        *(previous, State.SENT.value),
+        *(previous, at(sent.sent_at, connection)),
+        *(previous, sent.provider_message_id),
+        previous,
+        *(this, at(now, connection)),
+        *(this, message_id),
+        at(now, connection),
+        *(previous, this, State.SENDING.value, claim),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return this in {row[0] for row in cursor.fetchall()}
 
 
 def _release(deliveries: list[Delivery]) -> None:
@@ -323,7 +383,14 @@ class _Batch:
     def __init__(self, deliveries: list[Delivery]) -> None:
         self.backend = get_connection()
         self.suppressed = addresses_suppressed(addresses=[d.to_email for d in deliveries])
-        self.emailed: list[int] = []  # subscribers who got a message
+        self.emailed: dict[int, datetime] = {}  # subscribers who got a message: when
+        self.sent: _Sent | None = None  # the last message out, its row marked by the next one
+
+    def sent_flush(self) -> None:
+        """Record the message out, if any, on its own (the batch ends, or waits)."""
+        if self.sent is not None:
+            sent, self.sent = self.sent, None
+            _sent_record(sent)
 
 
 def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
@@ -342,6 +409,8 @@ def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
     except Exception as error:  # a template or data bug: nothing can be sent, retrying won't help
         logger.exception("delivery %s: building the message failed", delivery.pk)
         return _finish(delivery, State.FAILED, last_error=f"build failed: {error!r}"[:2000])
+    if settings.DELIVERY_RATE_PER_SECOND > 0:
+        batch.sent_flush()  # the wait for a slot may be long: record the last one first
     send_slot_wait()
     try:
         _connection_check(backend)
@@ -350,7 +419,8 @@ def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
         _close_quietly(backend)
         return _fail(delivery, errors.classify_open_error(error), now)
     message_id = delivery_message_id(delivery)
-    if not _update_ours(delivery, handed_at=timezone.now(), message_id=message_id):
+    sent, batch.sent = batch.sent, None
+    if not _hand_over(delivery, message_id, sent):
         return "busy"  # queued again by the sweep after a stall, and not ours any more
     try:
         sent = backend.send_messages([message])
@@ -365,14 +435,11 @@ def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
     if not sent:
         return _finish(delivery, State.FAILED, last_error="the email backend accepted nothing")
     provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    sent_at = timezone.now()
     if delivery.subscriber is not None and delivery.subscriber.email == delivery.to_email:
-        batch.emailed.append(delivery.subscriber_id)
-    return _finish(
-        delivery,
-        State.SENT,
-        sent_at=timezone.now(),
-        provider_message_id="" if provider_id is None else str(provider_id)[:200],
-    )
+        batch.emailed[delivery.subscriber_id] = sent_at
+    batch.sent = _Sent(delivery, sent_at, "" if provider_id is None else str(provider_id)[:200])
+    return str(State.SENT)
 
 
 def _connection_check(backend) -> None:
@@ -464,15 +531,16 @@ def deliveries_send(*, delivery_ids: list[int]) -> Counter:
                 counts["error"] += 1
             done += 1
     finally:
+        if batch is not None:
+            batch.sent_flush()
         _release(claimed[done:])
         if batch is not None:
             _close_quietly(batch.backend)
             if batch.emailed:  # each subscriber's last email of the batch, in one statement
-                last = Delivery.objects.filter(
-                    pk__in=[d.pk for d in claimed], subscriber=OuterRef("pk"), state=State.SENT
-                ).order_by("-sent_at")
                 Subscriber.objects.filter(pk__in=batch.emailed).update(
-                    last_emailed_at=Subquery(last.values("sent_at")[:1])
+                    last_emailed_at=Case(
+                        *(When(pk=pk, then=Value(at)) for pk, at in batch.emailed.items())
+                    )
                 )
     return +counts
 
