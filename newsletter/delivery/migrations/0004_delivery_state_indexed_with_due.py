@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('delivery', '0003_delivery_claim'),
+        ("delivery", "0003_delivery_claim"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='delivery',
-            name='state',
-            field=models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('retry', 'Failed, will retry'), ('failed', 'Failed (permanent)'), ('uncertain', 'Uncertain'), ('skipped', 'Skipped (nothing to send)'), ('suppressed', 'Suppressed')], default='queued', max_length=12),
+            model_name="delivery",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("retry", "Failed, will retry"),
+                    ("failed", "Failed (permanent)"),
+                    ("uncertain", "Uncertain"),
+                    ("skipped", "Skipped (nothing to send)"),
+                    ("suppressed", "Suppressed"),
+                ],
+                default="queued",
+                max_length=12,
+            ),
         ),
     ]
