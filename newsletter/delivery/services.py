@@ -195,29 +195,46 @@ def _claim(delivery_ids: list[int], now: datetime) -> list[Delivery]:
     return [claimed[pk] for pk in delivery_ids if pk in claimed]
 
 
-def _update_ours(delivery: Delivery, **fields) -> bool:
-    """Update the row of ``delivery`` while this worker's claim on it holds (the sweep may have
-    queued it again after a stall, and another worker claimed it since); True if it did.
+def _claimed_update(claim, changes: dict[int, dict]) -> set[int]:
+    """Update rows this worker claimed with ``claim``, each with its own values (``changes``:
+    id -> {field: value}), in one statement, while the claim holds (the sweep may have queued a
+    row again after a stall, and another worker claimed it since); returns the ids updated.
 
-    Twice per email, so written as one plain statement: the ORM's ``filter().update()`` costs
+    Once per email, so written as one plain statement: the ORM's ``filter().update()`` costs
     several times more to build than the database takes to run it.
     """
     meta = Delivery._meta
     quote = connection.ops.quote_name
+    pk = quote(meta.pk.column)
     sets, params = [], []
-    for name, value in fields.items():
+    for name in dict.fromkeys(name for fields in changes.values() for name in fields):
         field = meta.get_field(name)
-        sets.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    claim = meta.get_field("claim").get_db_prep_value(delivery.claim, connection)
+        column = quote(field.column)
+        cases = [(row, fields[name]) for row, fields in changes.items() if name in fields]
+        whens = " ".join([f"WHEN {pk} = %s THEN %s"] * len(cases))
+        sets.append(f"{column} = CASE {whens} ELSE {column} END")
+        for row, value in cases:
+            params += [row, field.get_db_prep_save(value, connection)]
     # Only the model's own column names are placed in the text; every value is a parameter.
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608
-        f"WHERE {quote(meta.pk.column)} = %s AND state = %s AND claim = %s"
+        f"WHERE {pk} IN ({', '.join(['%s'] * len(changes))}) AND state = %s AND claim = %s "
+        f"RETURNING {pk}"
     )
+    claim = meta.get_field("claim").get_db_prep_value(claim, connection)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, delivery.pk, State.SENDING.value, claim])
-        return cursor.rowcount == 1
+        cursor.execute(sql, [*params, *changes, State.SENDING.value, claim])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _update_ours(delivery: Delivery, **fields) -> bool:
+    """Update the row of ``delivery`` while this worker's claim on it holds; True if it did."""
+    return delivery.pk in _claimed_update(delivery.claim, {delivery.pk: fields})
+
+
+def _outcome(state: str, **fields) -> dict:
+    """The fields that move a claimed row out of "sending"."""
+    return {"state": str(state), "updated_at": timezone.now(), "last_error": "", **fields}
 
 
 class _Sent(NamedTuple):
@@ -227,53 +244,21 @@ class _Sent(NamedTuple):
     sent_at: datetime
     provider_message_id: str
 
-
-def _sent_record(sent: _Sent) -> None:
-    _finish(
-        sent.delivery,
-        State.SENT,
-        sent_at=sent.sent_at,
-        provider_message_id=sent.provider_message_id,
-    )
+    def outcome(self) -> dict:
+        return _outcome(
+            State.SENT, sent_at=self.sent_at, provider_message_id=self.provider_message_id
+        )
 
 
 def _hand_over(delivery: Delivery, message_id: str, sent: _Sent | None) -> bool:
     """Mark ``delivery`` handed over (True while it is ours) and, in the same statement, the
     batch's previous message ``sent``: one statement and one commit per email, not two. A worker
     killed between a send and this statement leaves that one message uncertain, as before."""
-    if sent is None:
-        return _update_ours(delivery, handed_at=timezone.now(), message_id=message_id)
-    meta = Delivery._meta
-    quote = connection.ops.quote_name
     now = timezone.now()
-    at = meta.get_field("sent_at").get_db_prep_save
-    claim = meta.get_field("claim").get_db_prep_value(delivery.claim, connection)
-    previous, this = sent.delivery.pk, delivery.pk
-    # Only the model's own column names are placed in the text; every value is a parameter.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET "  # noqa: S608
-        "state = CASE WHEN id = %s THEN %s ELSE state END, "
-        "sent_at = CASE WHEN id = %s THEN %s ELSE sent_at END, "
-        "provider_message_id = CASE WHEN id = %s THEN %s ELSE provider_message_id END, "
-        "last_error = CASE WHEN id = %s THEN '' ELSE last_error END, "
-        "handed_at = CASE WHEN id = %s THEN %s ELSE handed_at END, "
-        "message_id = CASE WHEN id = %s THEN %s ELSE message_id END, "
-        "updated_at = %s "
-        "WHERE id IN (%s, %s) AND state = %s AND claim = %s RETURNING id"
-    )
-    params = [
-        *(previous, State.SENT.value),
-        *(previous, at(sent.sent_at, connection)),
-        *(previous, sent.provider_message_id),
-        previous,
-        *(this, at(now, connection)),
-        *(this, message_id),
-        at(now, connection),
-        *(previous, this, State.SENDING.value, claim),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return this in {row[0] for row in cursor.fetchall()}
+    changes = {delivery.pk: {"handed_at": now, "message_id": message_id, "updated_at": now}}
+    if sent is not None:
+        changes[sent.delivery.pk] = sent.outcome()
+    return delivery.pk in _claimed_update(delivery.claim, changes)
 
 
 def _release(deliveries: list[Delivery]) -> None:
@@ -296,8 +281,7 @@ def _release(deliveries: list[Delivery]) -> None:
 
 def _finish(delivery: Delivery, state: str, **fields) -> str:
     """Move a delivery this worker claimed out of "sending" (conditional: it stays ours)."""
-    fields.setdefault("last_error", "")
-    _update_ours(delivery, state=str(state), updated_at=timezone.now(), **fields)
+    _update_ours(delivery, **_outcome(state, **fields))
     return str(state)
 
 
@@ -390,7 +374,7 @@ class _Batch:
         """Record the message out, if any, on its own (the batch ends, or waits)."""
         if self.sent is not None:
             sent, self.sent = self.sent, None
-            _sent_record(sent)
+            _update_ours(sent.delivery, **sent.outcome())
 
 
 def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
@@ -423,7 +407,7 @@ def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
     if not _hand_over(delivery, message_id, sent):
         return "busy"  # queued again by the sweep after a stall, and not ours any more
     try:
-        sent = backend.send_messages([message])
+        accepted = backend.send_messages([message])
     except SoftTimeLimitExceeded as error:
         _fail(delivery, errors.UncertainError(f"task time limit reached mid-send: {error!r}"), now)
         raise
@@ -432,7 +416,7 @@ def _send_claimed(delivery: Delivery, batch: _Batch) -> str:
         if not isinstance(classified, errors.PermanentError):
             _close_quietly(backend)  # the connection may be dead: the next message opens anew
         return _fail(delivery, classified, now)
-    if not sent:
+    if not accepted:
         return _finish(delivery, State.FAILED, last_error="the email backend accepted nothing")
     provider_id = getattr(getattr(message, "anymail_status", None), "message_id", None)
     sent_at = timezone.now()
