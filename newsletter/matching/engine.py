@@ -82,9 +82,10 @@ class LikedPaper:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass
+@dataclass(slots=True)
 class Profile:
-    """What the engine knows about one subscriber (built by ``profiles.profile_build``)."""
+    """What the engine knows about one subscriber (built by ``profiles.profile_build``).
+    Fields in this order: ``services`` builds 100,000 a day positionally."""
 
     subscriber_id: int
     max_papers: int = 10
@@ -341,6 +342,70 @@ def _rows_times_all(
     return outs
 
 
+# The query-by-table product, block of rows by block: densely (BLAS) when the block's queries
+# share few terms, as readers who pick from the same topics and phrases do, else along the
+# posting lists. Measured on 10,000 synthetic readers x 300 papers (410 distinct query terms of
+# the day among them): 0.05-0.1 s densely, 0.5 s along the postings.
+DENSE_ROWS = 2048  # rows per block
+DENSE_POSTINGS_FACTOR = 500  # dense when rows x terms x papers x tables <= this x postings
+DENSE_MAX_CELLS = 4_000_000  # rows x distinct terms of one block: 32 MB of float64 at most
+
+
+def _dense_table(table: Postings, terms: np.ndarray, out: np.ndarray, offset: int) -> None:
+    """``table``'s rows for ``terms`` (sorted, distinct) written densely into ``out``'s rows,
+    papers from column ``offset`` on."""
+    counts = table.start[terms + 1] - table.start[terms]
+    total = int(counts.sum())
+    if total:
+        at = np.repeat(table.start[terms] - (np.cumsum(counts) - counts), counts)
+        at += np.arange(total)
+        out[np.repeat(np.arange(len(terms)), counts), offset + table.papers[at]] = table.weights[at]
+
+
+def _rows_times_tables(
+    indptr: np.ndarray,
+    cols: np.ndarray,
+    vals: np.ndarray,
+    tables: list[Postings],
+    n_papers: int,
+    block: int = DENSE_ROWS,
+) -> list[np.ndarray]:
+    """(queries x papers) for each of ``tables``: each sparse query row (indptr/cols/vals) times
+    the table. A block of rows whose queries share few distinct terms is multiplied densely, all
+    tables in one matrix product (float64, as the posting lists sum); any other block along the
+    posting lists (``_rows_times``). Either way a row's result depends only on its own query."""
+    n = len(indptr) - 1
+    outs = [np.zeros((n, n_papers), dtype=np.float32) for _ in tables]
+    if not len(cols) or not n_papers:
+        return outs
+    postings = sum(t.start[cols + 1] - t.start[cols] for t in tables)
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    for begin in range(0, n, block):
+        end = min(n, begin + block)
+        first, last = int(indptr[begin]), int(indptr[end])
+        if first == last:
+            continue
+        terms, at = np.unique(cols[first:last], return_inverse=True)
+        cells = (end - begin) * len(terms)
+        dense = cells <= DENSE_MAX_CELLS and cells * n_papers * len(tables) <= (
+            DENSE_POSTINGS_FACTOR * int(postings[first:last].sum())
+        )
+        if dense:
+            queries = np.zeros((end - begin, len(terms)), dtype=np.float64)
+            queries[rows[first:last] - begin, at] = vals[first:last]
+            table = np.zeros((len(terms), n_papers * len(tables)), dtype=np.float64)
+            for k, t in enumerate(tables):
+                _dense_table(t, terms, table, k * n_papers)
+            product = queries @ table
+            for k, out in enumerate(outs):
+                out[begin:end] = product[:, k * n_papers : (k + 1) * n_papers]
+        else:
+            part = indptr[begin : end + 1] - first
+            for t, out in zip(tables, outs, strict=True):
+                out[begin:end] = _rows_times(part, cols[first:last], vals[first:last], t, n_papers)
+    return outs
+
+
 # A term is known by a 64-bit hash of it, the same in every process: a query compiled into
 # arrays once (and stored with its profile) maps to any day's columns with one sorted lookup.
 @lru_cache(maxsize=500_000)
@@ -459,12 +524,16 @@ def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
     return mask
 
 
-def _zscore(scores: np.ndarray, floor: float) -> np.ndarray:
+def _zscore(scores: np.ndarray, floor: float, weight: float = 1.0) -> np.ndarray:
+    """``weight`` times each row standardised (a new array; one pass fewer than numpy's std)."""
     if scores.shape[1] == 0:
-        return scores
+        return scores.copy()
     mean = scores.mean(axis=1, keepdims=True)
-    spread = np.maximum(scores.std(axis=1, keepdims=True), floor)
-    return (scores - mean) / spread
+    out = np.subtract(scores, mean)
+    spread = np.sqrt(np.einsum("ij,ij->i", out, out) / scores.shape[1])[:, None]
+    np.maximum(spread, floor, out=spread)
+    out *= weight / spread
+    return out
 
 
 def _category_matrix(day: Day, profiles: list[Profile]) -> np.ndarray:
@@ -523,8 +592,7 @@ def day_scores(
     n_s, n_p = len(profiles), len(day.papers)
     _day_tables(day, df, n_docs)
     indptr, cols, vals, totals = _query_arrays(day, profiles, queries)
-    lexical = _rows_times(indptr, cols, vals, day.bm25, n_p)
-    title_hits = _rows_times(indptr, cols, vals, day.title, n_p)
+    lexical, title_hits = _rows_times_tables(indptr, cols, vals, [day.bm25, day.title], n_p)
     title_share = title_hits / np.maximum(totals, 1e-9)[:, None]
 
     cosine = None
@@ -532,14 +600,15 @@ def day_scores(
         as_float = profile_vectors.astype(np.float32)  # float16 arithmetic is slow in numpy
         cosine = as_float @ day.vectors.astype(np.float32).T
         cosine[~as_float.any(axis=1)] = 0.0
-    lex_z = _zscore(lexical, params.z_floor)
     if cosine is not None:
-        rank = params.w_sem * _zscore(cosine, params.z_floor) + params.w_lex * lex_z
+        rank = _zscore(cosine, params.z_floor, params.w_sem)
+        rank += _zscore(lexical, params.z_floor, params.w_lex)
         eligible = (cosine >= params.min_cosine) | (title_share >= params.min_lex)
     else:
-        rank = lex_z
+        rank = _zscore(lexical, params.z_floor)
         eligible = title_share >= params.min_lex
-    rank = rank + params.w_cat * _category_matrix(day, profiles) + params.w_pop * _popularity(day)
+    rank += params.w_cat * _category_matrix(day, profiles)
+    rank += params.w_pop * _popularity(day)
 
     blocked = _exclusion_mask(day, profiles)
     followed = np.zeros((n_s, n_p), dtype=bool)

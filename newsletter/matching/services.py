@@ -32,6 +32,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
@@ -71,10 +72,16 @@ def _encoder() -> Encoder | None:
     return encoder_get() if settings.MATCHING_SEMANTIC else None
 
 
+_tags: dict[Path, str] = {}
+
+
 def _model_tag(encoder: Encoder | None) -> str:
     if encoder is None:
         return ""
-    return json.loads((MODEL_DIR / "manifest.json").read_text())["model_sha256"][:16]
+    if MODEL_DIR not in _tags:  # read once per process: every chunk of a ranking asks
+        manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
+        _tags[MODEL_DIR] = manifest["model_sha256"][:16]
+    return _tags[MODEL_DIR]
 
 
 def _among(field: str, ids: list[int]) -> Q:
@@ -279,7 +286,7 @@ class _Topics:
 
     def known(self, key: str) -> tuple[engine.TopicRef, ...]:
         """The refs of a stored profile's topics that exist now, changed or not."""
-        found = self.of(key)
+        found = self.chosen.get(key) or self.of(key)
         if found is None:
             ids = [int(item.split(":")[0]) for item in key.split()]
             found = tuple(self.refs[t] for t in ids if t in self.refs)
@@ -307,11 +314,27 @@ class _PaperInfo:
     vector: np.ndarray | None
 
 
-def _liked_papers(arxiv_ids: set[str]) -> dict[str, _PaperInfo]:
-    found = dict(Paper.objects.filter(arxiv_id__in=arxiv_ids).values_list("arxiv_id", "pk"))
-    vectors = paper_vectors_ensure(paper_ids=list(found.values())) if found else {}
-    titles = dict(Paper.objects.filter(pk__in=found.values()).values_list("pk", "title"))
-    return {a: _PaperInfo(pk, titles[pk], vectors.get(pk)) for a, pk in found.items()}
+@dataclass
+class _LikedCache:
+    """Liked papers already looked up by one ranking: its chunks share them (readers like the
+    same few papers), so each is read once per ranking, not once per chunk."""
+
+    found: dict[str, _PaperInfo] = field(default_factory=dict)
+    asked: set[str] = field(default_factory=set)
+
+
+def _liked_papers(arxiv_ids: set[str], cache: _LikedCache | None = None) -> dict[str, _PaperInfo]:
+    cache = cache if cache is not None else _LikedCache()
+    new = arxiv_ids - cache.asked
+    if new:
+        found = dict(Paper.objects.filter(arxiv_id__in=new).values_list("arxiv_id", "pk"))
+        vectors = paper_vectors_ensure(paper_ids=list(found.values())) if found else {}
+        titles = dict(Paper.objects.filter(pk__in=found.values()).values_list("pk", "title"))
+        cache.found.update(
+            {a: _PaperInfo(pk, titles[pk], vectors.get(pk)) for a, pk in found.items()}
+        )
+        cache.asked |= new
+    return {a: cache.found[a] for a in arxiv_ids if a in cache.found}
 
 
 def _category_corpus() -> tuple[np.ndarray, list[list[str]]]:
@@ -489,23 +512,26 @@ def _profile_stale(
     _, interests_version, version, model = row[:4]
     if version != interests_version or model != tag or not inputs:
         return True
-    if topics.of(inputs["topics"]) is None:
+    if topics.of(inputs["topics"]) is None:  # cached: the same answer for _engine_profiles
         return True
     return bool(inputs["liked"]) and inputs["found"] != sorted(
         a for a in inputs["liked"] if a in liked
     )
 
 
-def profiles_for(*, subscriber_ids: list[int]) -> StoredProfiles:
+def profiles_for(
+    *, subscriber_ids: list[int], liked_cache: _LikedCache | None = None
+) -> StoredProfiles:
     """The engine's view of these subscribers, rebuilding the stored profiles that are stale
-    (``SubscriberProfile``): one row per subscriber, and the interests of only the stale ones."""
+    (``SubscriberProfile``): one row per subscriber, and the interests of only the stale ones.
+    ``liked_cache``: liked papers an earlier chunk of the same ranking already read."""
     encoder = _encoder()
     tag = _model_tag(encoder)
     topics = _topics()
     rows = _profile_rows(subscriber_ids)
     stored = {pk: row for pk, row in rows.items() if row[2] is not None}
     inputs = dict(zip(stored, _json_all([row[5] for row in stored.values()]), strict=True))
-    liked = _liked_papers({a for i in inputs.values() for a in i.get("liked", ())})
+    liked = _liked_papers({a for i in inputs.values() for a in i.get("liked", ())}, liked_cache)
     stale = [
         pk
         for pk, row in rows.items()
@@ -515,7 +541,7 @@ def profiles_for(*, subscriber_ids: list[int]) -> StoredProfiles:
         prefs = _preferences(stale)
         more_liked = {a for p in prefs.values() for a in p.liked} - liked.keys()
         if more_liked:
-            liked = {**liked, **_liked_papers(more_liked)}
+            liked = {**liked, **_liked_papers(more_liked, liked_cache)}
         _profiles_rebuild(list(prefs.values()), topics, liked, encoder, tag)
         rebuilt = _profile_rows(stale)
         rows.update(rebuilt)
@@ -535,26 +561,30 @@ def _engine_profiles(
     topics: _Topics,
     liked: Mapping[str, _PaperInfo],
 ) -> list[engine.Profile]:
+    # 100,000 of these a day: locals, and no tuple built for the many empty lists.
     categories = _json_all([rows[pk][6] for pk in order])
+    make, known, none = engine.Profile, topics.known, ()
     result = []
+    append = result.append
     for pk, cats in zip(order, categories, strict=True):
         i = inputs[pk]
-        result.append(
-            engine.Profile(
-                subscriber_id=pk,
-                max_papers=rows[pk][0],
-                keywords=tuple(i["keywords"]),
-                topics=topics.known(i["topics"]),
-                exclusions=tuple(i["exclusions"]),
-                authors=tuple(i["authors"]),
-                liked=tuple(
+        likes = i["liked"]
+        append(
+            make(
+                pk,
+                rows[pk][0],
+                tuple(i["keywords"]),
+                known(i["topics"]),
+                tuple(i["exclusions"]) if i["exclusions"] else none,
+                tuple(i["authors"]) if i["authors"] else none,
+                tuple(
                     engine.LikedPaper(a, liked[a].title, liked[a].vector)
-                    for a in i["liked"]
+                    for a in likes
                     if a in liked
                 )
-                if i["liked"]
-                else (),
-                categories=cats or {},
+                if likes
+                else none,
+                cats or {},
             )
         )
     return result
@@ -684,8 +714,9 @@ def _rankings(
         paper_vectors = np.stack([stored[p.id] for p in papers])
     df, n_docs = document_frequencies()
     prepared = _day_prepared(papers, paper_vectors)
+    liked = _LikedCache()
     for chunk in _chunks(ids):
-        stored = profiles_for(subscriber_ids=chunk)
+        stored = profiles_for(subscriber_ids=chunk, liked_cache=liked)
         result.update(
             engine.rank_day(
                 day=prepared,

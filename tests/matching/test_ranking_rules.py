@@ -209,6 +209,36 @@ def test_lexical_scores_are_the_sum_over_the_query_terms_even_with_empty_queries
     assert np.allclose(got, dense @ table)
 
 
+def test_dense_and_posting_list_products_give_the_same_scores(monkeypatch):
+    """Blocks whose queries share few terms are multiplied densely, the others along the posting
+    lists: both give the dense product, for every table, rows without terms included."""
+    rng = np.random.default_rng(5)
+    n_terms, n_papers, n_rows = 40, 7, 9
+    tables = [rng.random((n_terms, n_papers)) * (rng.random((n_terms, n_papers)) > 0.6)]
+    tables.append(tables[0] * (rng.random((n_terms, n_papers)) > 0.5))
+    postings = [
+        engine._postings(
+            [
+                {t: float(table[t, p]) for t in range(n_terms) if table[t, p]}
+                for p in range(n_papers)
+            ],
+            n_terms,
+        )
+        for table in tables
+    ]
+    queries = rng.random((n_rows, n_terms)) * (rng.random((n_rows, n_terms)) > 0.8)
+    queries[3] = 0.0
+    rows, cols = np.nonzero(queries)
+    indptr = np.searchsorted(rows, np.arange(n_rows + 1))
+    vals = queries[rows, cols].astype(np.float32)
+    expected = [queries.astype(np.float32) @ t for t in tables]
+    for factor in (0, 10**9):  # never dense, always dense
+        monkeypatch.setattr(engine, "DENSE_POSTINGS_FACTOR", factor)
+        got = engine._rows_times_tables(indptr, cols, vals, postings, n_papers, block=4)
+        for g, e in zip(got, expected, strict=True):
+            assert np.allclose(g, e, atol=1e-5)
+
+
 def test_upvotes_break_ties_but_never_bring_in_an_off_topic_paper(day):
     papers, vectors, df, n_docs = day
     twin = engine.PaperDoc(
