@@ -36,7 +36,7 @@ from newsletter.delivery.services import (
     deliveries_send,
 )
 from newsletter.digests.models import Digest, DigestItem
-from newsletter.lib.bulk import rows_insert
+from newsletter.lib.bulk import values_insert
 from newsletter.matching.engine import sent_key
 from newsletter.matching.services import rankings_for_day
 from newsletter.papers.models import ListingEntry, Paper
@@ -173,30 +173,27 @@ def _chunk_build(
                 "subscriber_id", "pk"
             )
         )
-        items = []
+        # Rows as tuples, not model instances (a day writes about a million); the reasons of a
+        # pick as one list per distinct set, which the insert writes out as JSON once.
+        rows: list[tuple] = []
+        reasons_lists: dict[tuple, list[dict]] = {}
+        pick, trend = Section.PICK.value, Section.TRENDING.value
         for subscriber_id, digest_id in ours.items():
             picks = rankings.get(subscriber_id, [])
-            for rank, pick in enumerate(picks, start=1):
-                items.append(
-                    DigestItem(
-                        digest_id=digest_id,
-                        paper_id=pick.paper_id,
-                        section=Section.PICK,
-                        rank=rank,
-                        score=float(pick.score),
-                        reasons=[reason.as_dict() for reason in pick.reasons],
-                    )
-                )
+            for rank, chosen in enumerate(picks, start=1):
+                reasons = reasons_lists.get(chosen.reasons)
+                if reasons is None:
+                    reasons = reasons_lists[chosen.reasons] = [r.as_dict() for r in chosen.reasons]
+                rows.append((digest_id, chosen.paper_id, pick, rank, float(chosen.score), reasons))
             if subscribers[subscriber_id]:
-                taken = {pick.paper_id for pick in picks}
+                taken = {chosen.paper_id for chosen in picks}
                 trending = _trending_for(
                     pool, taken, sent.get(subscriber_id, set()), excluded.get(subscriber_id, [])
                 )
-                items += [
-                    DigestItem(digest_id=digest_id, paper_id=pk, section=Section.TRENDING, rank=r)
-                    for r, pk in enumerate(trending, start=1)
+                rows += [
+                    (digest_id, pk, trend, r, 0.0, []) for r, pk in enumerate(trending, start=1)
                 ]
-        rows_insert(DigestItem, items, ["digest", "paper", "section", "rank", "score", "reasons"])
+        values_insert(DigestItem, ["digest", "paper", "section", "rank", "score", "reasons"], rows)
 
 
 def digests_build(

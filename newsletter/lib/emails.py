@@ -17,6 +17,8 @@ but Django, ``mjml`` and the stdlib; who gets which email, and when, is the deli
 from __future__ import annotations
 
 import re
+import secrets
+import sys
 from collections.abc import Mapping
 from email.policy import compat32
 from functools import cache
@@ -126,12 +128,34 @@ class _Headers(type(compat32)):
 _HEADERS = _Headers()
 
 
+def _boundary(parts: list[str]) -> str:
+    """A MIME boundary found in none of ``parts``, chosen the way the stdlib's generator does.
+
+    The generator, left to choose, checks its pick with a regular expression made for that one
+    boundary: compiled anew for every message (a tenth of the time a digest takes to write out).
+    A plain substring test is stricter (it refuses a boundary anywhere, not only on a line of
+    its own) and compiles nothing."""
+    while True:
+        boundary = f"{'=' * 15}{secrets.randbelow(sys.maxsize):019d}=="
+        if not any(boundary in part for part in parts):
+            return boundary
+
+
 class Message(EmailMultiAlternatives):
-    """Django's message, written out (by the SMTP backend) with the faster header policy."""
+    """Django's message, written out (by the SMTP backend) with the faster header policy and a
+    boundary chosen without compiling a pattern."""
 
     def message(self, *args, **kwargs):
         mime = super().message(*args, **kwargs)
         mime.policy = _HEADERS
+        parts = [self.body, *(a[0] for a in self.alternatives)]
+        if (
+            mime.is_multipart()
+            and not self.attachments
+            and mime.get_boundary() is None
+            and all(isinstance(part, str) for part in parts)
+        ):
+            mime.set_boundary(_boundary(parts))
         return mime
 
 

@@ -127,3 +127,23 @@ def test_a_message_is_written_byte_for_byte_as_pythons_compat32_policy_writes_it
     fast = mime.as_bytes(linesep="\r\n"), mime.as_string()
     mime.policy = compat32
     assert fast == (mime.as_bytes(linesep="\r\n"), mime.as_string())
+
+
+def test_a_boundary_found_in_the_body_is_never_used(monkeypatch):
+    """The boundary is chosen without the stdlib's per-message pattern, but still never one
+    that the text or HTML holds: the message parses back into the same two parts."""
+    from email import message_from_bytes
+
+    draws = iter([1, 2])
+    monkeypatch.setattr(emails.secrets, "randbelow", lambda _: next(draws))
+    clash = "=" * 15 + f"{1:019d}" + "=="
+    message = emails.build(
+        "manage",
+        to="reader@example.com",
+        context={"preferences_url": f"https://x.example/p/{clash}", "status_label": "active"},
+    )
+    assert clash in message.body
+    parsed = message_from_bytes(message.message().as_bytes())
+    assert parsed.get_boundary() == "=" * 15 + f"{2:019d}" + "=="
+    text, html = (part.get_payload(decode=True).decode() for part in parsed.get_payload())
+    assert clash in text and clash in html
