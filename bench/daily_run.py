@@ -91,13 +91,24 @@ def peak_kb(pid: int) -> int:
     return 0
 
 
+def _stat(path: Path) -> tuple[str, list[str]]:
+    """A process's name and the fields of /proc/PID/stat after it (from the state on)."""
+    name, _, rest = path.read_text().partition(" (")[2].rpartition(")")
+    return name, rest.split()
+
+
+def _ticks(fields: list[str], count: int) -> float:
+    """Seconds of the ``count`` CPU counters from utime on (2: user and system; 4: also the
+    children waited for)."""
+    return sum(int(v) for v in fields[11 : 11 + count]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) the process has used so far."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return _ticks(_stat(Path(f"/proc/{pid}/stat"))[1], 2)
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def service_cpu_s(command: str) -> float:
@@ -105,14 +116,13 @@ def service_cpu_s(command: str) -> float:
     ``redis-server``) and by their children that have exited (PostgreSQL's backends of closed
     connections count in the postmaster's)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for path in Path("/proc").glob("[0-9]*/stat"):
         try:
-            name, _, rest = stat.read_text().partition(" (")[2].rpartition(")")
+            name, fields = _stat(path)
         except OSError:
             continue
         if name == command:
-            fields = rest.split()
-            total += sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+            total += _ticks(fields, 4)
     return total
 
 

@@ -289,6 +289,16 @@ def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
     day.title = _postings(title, len(columns))
 
 
+def _postings_of(table: Postings, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the postings of ``terms`` lie in ``table``, one run per term in the order given:
+    (each term's number of postings, the index of every posting)."""
+    counts = table.start[terms + 1] - table.start[terms]
+    total = int(counts.sum())
+    offsets = np.repeat(table.start[terms] - (np.cumsum(counts) - counts), counts)
+    offsets += np.arange(total)
+    return counts, offsets
+
+
 def _rows_times(
     indptr: np.ndarray,
     cols: np.ndarray,
@@ -297,27 +307,13 @@ def _rows_times(
     n_papers: int,
     budget: int = 2_000_000,
 ) -> np.ndarray:
-    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table."""
-    return _rows_times_all(indptr, cols, vals, table, [table.weights], n_papers, budget)[0]
-
-
-def _rows_times_all(
-    indptr: np.ndarray,
-    cols: np.ndarray,
-    vals: np.ndarray,
-    table: Postings,
-    weight_sets: list[np.ndarray],
-    n_papers: int,
-    budget: int = 2_000_000,
-) -> list[np.ndarray]:
-    """(queries x papers) for each of ``weight_sets`` laid out like ``table.weights``: each sparse
-    query row (indptr/cols/vals) times the sparse table, expanding each query term into its
-    postings and summing with one bincount per block of rows (at most ``budget`` postings at a
-    time). numpy only, no scipy."""
+    """(queries x papers): each sparse query row (indptr/cols/vals) times the sparse table,
+    expanding each query term into its postings and summing with one bincount per block of rows
+    (at most ``budget`` postings at a time). numpy only, no scipy."""
     n = len(indptr) - 1
-    outs = [np.zeros((n, n_papers), dtype=np.float32) for _ in weight_sets]
+    out = np.zeros((n, n_papers), dtype=np.float32)
     if not len(cols) or not n_papers:
-        return outs
+        return out
     rows = np.repeat(np.arange(n), np.diff(indptr))
     counts = table.start[cols + 1] - table.start[cols]
     per_row = np.zeros(n + 1, dtype=np.int64)
@@ -327,19 +323,14 @@ def _rows_times_all(
         end = int(np.searchsorted(per_row, per_row[begin] + budget, side="right")) - 1
         end = min(n, max(end, begin + 1))
         first, last = indptr[begin], indptr[end]
-        c = counts[first:last]
-        total = int(c.sum())
-        if total:
-            heads = table.start[cols[first:last]]
-            offsets = np.repeat(heads - (np.cumsum(c) - c), c) + np.arange(total)
+        c, offsets = _postings_of(table, cols[first:last])
+        if len(offsets):
             flat = (np.repeat(rows[first:last] - begin, c)) * n_papers + table.papers[offsets]
-            scale = np.repeat(vals[first:last], c)
-            for out, table_weights in zip(outs, weight_sets, strict=True):
-                weights = table_weights[offsets] * scale
-                block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
-                out[begin:end] = block.reshape(end - begin, n_papers)
+            weights = table.weights[offsets] * np.repeat(vals[first:last], c)
+            block = np.bincount(flat, weights=weights, minlength=(end - begin) * n_papers)
+            out[begin:end] = block.reshape(end - begin, n_papers)
         begin = end
-    return outs
+    return out
 
 
 # The query-by-table product, block of rows by block: densely (BLAS) when the block's queries
@@ -354,12 +345,8 @@ DENSE_MAX_CELLS = 4_000_000  # rows x distinct terms of one block: 32 MB of floa
 def _dense_table(table: Postings, terms: np.ndarray, out: np.ndarray, offset: int) -> None:
     """``table``'s rows for ``terms`` (sorted, distinct) written densely into ``out``'s rows,
     papers from column ``offset`` on."""
-    counts = table.start[terms + 1] - table.start[terms]
-    total = int(counts.sum())
-    if total:
-        at = np.repeat(table.start[terms] - (np.cumsum(counts) - counts), counts)
-        at += np.arange(total)
-        out[np.repeat(np.arange(len(terms)), counts), offset + table.papers[at]] = table.weights[at]
+    counts, at = _postings_of(table, terms)
+    out[np.repeat(np.arange(len(terms)), counts), offset + table.papers[at]] = table.weights[at]
 
 
 def _rows_times_tables(

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -72,16 +73,13 @@ def _encoder() -> Encoder | None:
     return encoder_get() if settings.MATCHING_SEMANTIC else None
 
 
-_tags: dict[Path, str] = {}
-
-
 def _model_tag(encoder: Encoder | None) -> str:
-    if encoder is None:
-        return ""
-    if MODEL_DIR not in _tags:  # read once per process: every chunk of a ranking asks
-        manifest = json.loads((MODEL_DIR / "manifest.json").read_text())
-        _tags[MODEL_DIR] = manifest["model_sha256"][:16]
-    return _tags[MODEL_DIR]
+    return "" if encoder is None else _manifest_tag(MODEL_DIR)
+
+
+@cache  # read once per process: every chunk of a ranking asks
+def _manifest_tag(model_dir: Path) -> str:
+    return json.loads((model_dir / "manifest.json").read_text())["model_sha256"][:16]
 
 
 def _among(field: str, ids: list[int]) -> Q:
@@ -286,7 +284,7 @@ class _Topics:
 
     def known(self, key: str) -> tuple[engine.TopicRef, ...]:
         """The refs of a stored profile's topics that exist now, changed or not."""
-        found = self.chosen.get(key) or self.of(key)
+        found = self.of(key)
         if found is None:
             ids = [int(item.split(":")[0]) for item in key.split()]
             found = tuple(self.refs[t] for t in ids if t in self.refs)
@@ -512,7 +510,7 @@ def _profile_stale(
     _, interests_version, version, model = row[:4]
     if version != interests_version or model != tag or not inputs:
         return True
-    if topics.of(inputs["topics"]) is None:  # cached: the same answer for _engine_profiles
+    if topics.of(inputs["topics"]) is None:
         return True
     return bool(inputs["liked"]) and inputs["found"] != sorted(
         a for a in inputs["liked"] if a in liked
