@@ -19,7 +19,7 @@ def test_link_builders_use_site_url(make_subscriber, settings):
     assert tokens.confirm_url(subscriber).startswith("https://papers.example.org/confirm/")
 
 
-def test_list_unsubscribe_headers_point_at_the_one_click_url(make_subscriber):
+def test_list_unsubscribe_headers_point_at_the_one_click_url(make_subscriber, same_second_links):
     subscriber = make_subscriber()
     headers = tokens.list_unsubscribe_headers(subscriber)
     assert headers == {
@@ -57,7 +57,9 @@ def test_a_text_only_message_has_no_html_part_and_no_reply_to_when_unset(setting
     assert message.alternatives == [] and message.reply_to == []
 
 
-def test_the_outbox_backend_writes_the_headers(settings, tmp_path, make_subscriber):
+def test_the_outbox_backend_writes_the_headers(
+    settings, tmp_path, make_subscriber, same_second_links
+):
     settings.EMAIL_BACKEND = "newsletter.lib.outbox.OutboxBackend"
     settings.OUTBOX_DIR = tmp_path
     subscriber = make_subscriber()
