@@ -30,6 +30,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -37,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Count, Max, Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -91,7 +93,8 @@ def _among(field: str, ids: list[int]) -> Q:
     return Q(**{f"{field}__in": ids})
 
 
-def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+def _chunks(items: list, size: int | None = None) -> Iterable[list]:
+    size = size or CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -470,11 +473,13 @@ _PROFILE_COLUMNS = (
 )
 
 
-def _profile_rows(subscriber_ids: list[int]) -> dict[int, tuple]:
+def _profile_rows(subscriber_ids: list[int], db=None) -> dict[int, tuple]:
     """One row per subscriber (of those that exist): its max_papers and interests_version, and
     its stored profile's columns (None without one). A raw query: at 100,000 subscribers a day
-    the ORM's per-row work was most of the ranking's time."""
-    quote = connection.ops.quote_name
+    the ORM's per-row work was most of the ranking's time. ``db``: the connection to read
+    through (``_read_ahead`` passes the calling thread's)."""
+    db = db or connection
+    quote = db.ops.quote_name
     subscriber, profile = Subscriber._meta, SubscriberProfile._meta
     if subscriber_ids and max(subscriber_ids) - min(subscriber_ids) < 2 * len(subscriber_ids):
         where, params = "s.id BETWEEN %s AND %s", [min(subscriber_ids), max(subscriber_ids)]
@@ -491,9 +496,25 @@ def _profile_rows(subscriber_ids: list[int]) -> dict[int, tuple]:
         f"WHERE {where}"
     )
     wanted = set(subscriber_ids)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0]: row[1:] for row in cursor.fetchall() if row[0] in wanted}
+
+
+@contextmanager
+def _read_ahead():
+    """A function that starts reading a chunk's profile rows in a second thread, through this
+    thread's connection (so inside the same transaction), and returns a future of them.
+    Meanwhile the caller ranks the chunk before it: the database's work (another process, on
+    PostgreSQL) and the ranking's numpy work run at once. The caller must not use the
+    connection until the future is done."""
+    db = connections[DEFAULT_DB_ALIAS]  # this thread's (``connection`` resolves in each thread)
+    db.inc_thread_sharing()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="profile-rows") as pool:
+            yield lambda ids: pool.submit(_profile_rows, ids, db)
+    finally:
+        db.dec_thread_sharing()
 
 
 def _json_all(values: list) -> list:
@@ -518,15 +539,19 @@ def _profile_stale(
 
 
 def profiles_for(
-    *, subscriber_ids: list[int], liked_cache: _LikedCache | None = None
+    *,
+    subscriber_ids: list[int],
+    liked_cache: _LikedCache | None = None,
+    rows: dict[int, tuple] | None = None,
 ) -> StoredProfiles:
     """The engine's view of these subscribers, rebuilding the stored profiles that are stale
     (``SubscriberProfile``): one row per subscriber, and the interests of only the stale ones.
-    ``liked_cache``: liked papers an earlier chunk of the same ranking already read."""
+    ``liked_cache``: liked papers an earlier chunk of the same ranking already read; ``rows``:
+    their ``_profile_rows``, when already read."""
     encoder = _encoder()
     tag = _model_tag(encoder)
     topics = _topics()
-    rows = _profile_rows(subscriber_ids)
+    rows = _profile_rows(subscriber_ids) if rows is None else rows
     stored = {pk: row for pk, row in rows.items() if row[2] is not None}
     inputs = dict(zip(stored, _json_all([row[5] for row in stored.values()]), strict=True))
     liked = _liked_papers({a for i in inputs.values() for a in i.get("liked", ())}, liked_cache)
@@ -713,22 +738,28 @@ def _rankings(
     df, n_docs = document_frequencies()
     prepared = _day_prepared(papers, paper_vectors)
     liked = _LikedCache()
-    for chunk in _chunks(ids):
-        stored = profiles_for(subscriber_ids=chunk, liked_cache=liked)
-        result.update(
-            engine.rank_day(
-                day=prepared,
-                profiles=stored.profiles,
-                profile_vectors=stored.vectors if paper_vectors is not None else None,
-                queries=stored.queries,
-                df=df,
-                n_docs=n_docs,
-                already_sent=already_sent or {},
-                limit=limit,
-                threshold=threshold,
-                with_reasons=with_reasons,
+    chunks = list(_chunks(ids))
+    with _read_ahead() as read:
+        rows = None
+        for chunk, following in zip(chunks, [*chunks[1:], None], strict=True):
+            stored = profiles_for(subscriber_ids=chunk, liked_cache=liked, rows=rows)
+            # The next chunk's rows are read while this one is ranked (no database use).
+            ahead = read(following) if following else None
+            result.update(
+                engine.rank_day(
+                    day=prepared,
+                    profiles=stored.profiles,
+                    profile_vectors=stored.vectors if paper_vectors is not None else None,
+                    queries=stored.queries,
+                    df=df,
+                    n_docs=n_docs,
+                    already_sent=already_sent or {},
+                    limit=limit,
+                    threshold=threshold,
+                    with_reasons=with_reasons,
+                )
             )
-        )
+            rows = ahead.result() if ahead else None
     return result
 
 
