@@ -28,7 +28,7 @@ class Delivery(models.Model):
     to_email = models.EmailField(max_length=254)
     payload = models.JSONField(default=dict, blank=True)
 
-    # Indexed only through "delivery_due" (state, next_attempt_at): an index of its own let
+    # Indexed only through "delivery_open" (state, next_attempt_at): an index of its own let
     # PostgreSQL, on statistics a minute old, scan every queued row to claim a batch by id.
     # Every index is written again on most updates of a row, three per email: each one here
     # serves a query.
@@ -61,15 +61,17 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["kind", "key"], name="delivery_kind_key_unique"),
         ]
         indexes = [
-            # The queue: what is due, and what the sweep looks at. Rows that are done (nearly
-            # all of them) are left out, so finishing a row adds nothing to this index.
+            # The queue (what is due, what the sweep looks at) and what staff may resend. Rows
+            # sent, skipped or suppressed (nearly all of them) are left out, so most rows leave
+            # this index when they are finished and the index stays the size of the queue.
             models.Index(
                 fields=["state", "next_attempt_at"],
-                name="delivery_waiting",
-                condition=models.Q(state__in=["queued", "retry", "sending"]),
+                name="delivery_open",
+                condition=models.Q(state__in=["queued", "retry", "sending", "failed", "uncertain"]),
             ),
             # Provider events name the message by the provider's id (webhooks); SMTP leaves it
-            # empty, and those rows stay out of the index.
+            # empty, and those rows stay out of the index. A lookup says "not empty" too, which
+            # SQLite needs in the query to use the index.
             models.Index(
                 fields=["provider_message_id"],
                 name="delivery_provider_message_id",

@@ -65,7 +65,11 @@ def _delivery_for(event) -> Delivery | None:
         if delivery is not None:
             return delivery
     if event.message_id:
-        return Delivery.objects.filter(provider_message_id=str(event.message_id)).first()
+        return (
+            Delivery.objects.filter(provider_message_id=str(event.message_id))
+            .exclude(provider_message_id="")  # the index's condition (SQLite wants it said)
+            .first()
+        )
     return None
 
 

@@ -6,7 +6,8 @@ from django.db import migrations, models
 
 def _fillfactor(value: str):
     """Leave room on each PostgreSQL page, so an update that changes no indexed column (the
-    hand-over) can stay on its page and write no index at all. Other databases: nothing."""
+    hand-over) can stay on its page and write no index at all. It applies to pages written from
+    now on (every day's new rows); existing pages keep theirs. Other databases: nothing."""
 
     def apply(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
@@ -26,9 +27,11 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="delivery",
             index=models.Index(
-                condition=models.Q(("state__in", ["queued", "retry", "sending"])),
+                condition=models.Q(
+                    ("state__in", ["queued", "retry", "sending", "failed", "uncertain"])
+                ),
                 fields=["state", "next_attempt_at"],
-                name="delivery_waiting",
+                name="delivery_open",
             ),
         ),
         migrations.AddIndex(
