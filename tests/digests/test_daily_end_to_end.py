@@ -4,7 +4,8 @@ Three readers with different interests in Berlin, New York and Tokyo each receiv
 digest of a day, at their own hour (the test sets the clock through the task's ``now``), with the
 papers matching picked for them; running the day again sends nothing; a paper sent yesterday is
 not sent today; a worker killed in the middle of a day and started again still gives exactly one
-digest each. The suite runs this on PostgreSQL + Redis and on the embedded default (SQLite + the
+digest each (or, for the one email it may have been handing over at that moment, a delivery recorded
+as uncertain and never sent twice). The suite runs this on PostgreSQL + Redis and on the embedded default (SQLite + the
 filesystem broker), whichever the suite runs on.
 """
 
@@ -31,6 +32,7 @@ from newsletter.celery import app
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.services import deliveries_sweep
 from newsletter.digests.models import DailyRun, Digest, DigestItem
+from newsletter.digests.services import digest_key
 from newsletter.digests.tasks import daily_sweep_task, daily_tick_task
 from newsletter.matching.services import rankings_for_day
 from newsletter.papers.models import IngestRun, Source
@@ -294,16 +296,33 @@ def test_three_readers_each_get_one_digest_at_their_hour_through_a_real_worker(
         worker.start()
         deliveries_sweep(now=timezone.now() + timedelta(hours=1))
         daily_sweep_task.delay(now=at(TOMORROW + timedelta(days=1), 15))
+        # A worker killed after marking an email handed over and before the server took it
+        # leaves that one email "uncertain": recorded for staff, never sent again on its own.
+        # Every other reader gets the day's digest, and nobody gets it twice.
+        three_days = ["2026-03-02", "2026-03-03", "2026-03-04"]
+
+        def uncertain() -> set[str]:
+            return set(
+                Delivery.objects.filter(
+                    kind="digest",
+                    key__in=[
+                        digest_key(subscriber_id=s.pk, day=TOMORROW) for s in readers.values()
+                    ],
+                    state=Delivery.State.UNCERTAIN,
+                ).values_list("to_email", flat=True)
+            )
+
         wait_for(
-            lambda: all(
-                handler.days(a) == ["2026-03-02", "2026-03-03", "2026-03-04"] for a in readers
-            ),
+            lambda: all(handler.days(a) == three_days or a in uncertain() for a in readers),
             "tomorrow's digests after the restart",
             timeout=120,
         )
         wait_for(nothing_waiting, "the last sends")
         time.sleep(2)
+        assert len(uncertain()) <= 1
         for address in readers:
-            assert handler.days(address) == ["2026-03-02", "2026-03-03", "2026-03-04"]
+            assert handler.days(address) == three_days or (
+                address in uncertain() and handler.days(address) in (three_days, three_days[:2])
+            )
     finally:
         worker.stop()
