@@ -1,9 +1,8 @@
 """Writing many new rows at once.
 
-``rows_insert(model, objs, fields)`` inserts model instances, and ``values_insert(model, fields,
-rows)`` plain tuples of the same fields' values (no model instance made per row: at a million
-rows a day that is most of the cost), without reading anything back (no ids, no signals, no
-conflict handling). On PostgreSQL they stream the rows with ``COPY``: for rows with JSON (a
+``values_insert(model, fields, rows)`` inserts plain tuples of the fields' values (no model
+instance made per row: at a million rows a day that is most of the cost), without reading
+anything back (no ids, no signals, no conflict handling). On PostgreSQL they stream the rows with ``COPY``: for rows with JSON (a
 digest's items and their reasons) that takes a tenth of the CPU of Django's multi-row ``INSERT``,
 whose parameters psycopg escapes one by one in Python. Elsewhere it is ``bulk_create``. The
 statement shows in ``connection.queries`` like any other.
@@ -35,16 +34,10 @@ _PLAIN = {
 }
 
 
-def rows_insert(model: type[models.Model], objs: Sequence[models.Model], fields: list[str]) -> None:
-    """Insert ``objs`` (instances of ``model``), writing only ``fields`` (the others take their
-    database defaults: leave out the id)."""
-    attnames = [model._meta.get_field(name).attname for name in fields]
-    values_insert(model, fields, [tuple(getattr(obj, a) for a in attnames) for obj in objs])
-
-
 def values_insert(model: type[models.Model], fields: list[str], rows: Sequence[tuple]) -> None:
     """Insert ``rows``, each the values of ``fields`` in that order, as a model instance would
-    hold them (a foreign key as its id, JSON as the object)."""
+    hold them (a foreign key as its id, JSON as the object); the other fields take their
+    database defaults (leave out the id)."""
     if not rows:
         return
     connection = connections[router.db_for_write(model)]

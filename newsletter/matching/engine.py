@@ -289,10 +289,14 @@ def _day_tables(day: Day, df: Mapping[str, int], n_docs: int) -> None:
     day.title = _postings(title, len(columns))
 
 
-def _postings_of(table: Postings, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _postings_of(
+    table: Postings, terms: np.ndarray, counts: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Where the postings of ``terms`` lie in ``table``, one run per term in the order given:
-    (each term's number of postings, the index of every posting)."""
-    counts = table.start[terms + 1] - table.start[terms]
+    (each term's number of postings, the index of every posting). ``counts``: the first, when
+    the caller has it."""
+    if counts is None:
+        counts = table.start[terms + 1] - table.start[terms]
     total = int(counts.sum())
     offsets = np.repeat(table.start[terms] - (np.cumsum(counts) - counts), counts)
     offsets += np.arange(total)
@@ -323,7 +327,7 @@ def _rows_times(
         end = int(np.searchsorted(per_row, per_row[begin] + budget, side="right")) - 1
         end = min(n, max(end, begin + 1))
         first, last = indptr[begin], indptr[end]
-        c, offsets = _postings_of(table, cols[first:last])
+        c, offsets = _postings_of(table, cols[first:last], counts[first:last])
         if len(offsets):
             flat = (np.repeat(rows[first:last] - begin, c)) * n_papers + table.papers[offsets]
             weights = table.weights[offsets] * np.repeat(vals[first:last], c)

@@ -324,18 +324,18 @@ class _LikedCache:
     asked: set[str] = field(default_factory=set)
 
 
-def _liked_papers(arxiv_ids: set[str], cache: _LikedCache | None = None) -> dict[str, _PaperInfo]:
-    cache = cache if cache is not None else _LikedCache()
-    new = arxiv_ids - cache.asked
+def _liked_papers(arxiv_ids: set[str], seen: _LikedCache | None = None) -> dict[str, _PaperInfo]:
+    seen = seen if seen is not None else _LikedCache()
+    new = arxiv_ids - seen.asked
     if new:
         found = dict(Paper.objects.filter(arxiv_id__in=new).values_list("arxiv_id", "pk"))
         vectors = paper_vectors_ensure(paper_ids=list(found.values())) if found else {}
         titles = dict(Paper.objects.filter(pk__in=found.values()).values_list("pk", "title"))
-        cache.found.update(
+        seen.found.update(
             {a: _PaperInfo(pk, titles[pk], vectors.get(pk)) for a, pk in found.items()}
         )
-        cache.asked |= new
-    return {a: cache.found[a] for a in arxiv_ids if a in cache.found}
+        seen.asked |= new
+    return {a: seen.found[a] for a in arxiv_ids if a in seen.found}
 
 
 def _category_corpus() -> tuple[np.ndarray, list[list[str]]]:

@@ -4,9 +4,9 @@ Three readers with different interests in Berlin, New York and Tokyo each receiv
 digest of a day, at their own hour (the test sets the clock through the task's ``now``), with the
 papers matching picked for them; running the day again sends nothing; a paper sent yesterday is
 not sent today; a worker killed in the middle of a day and started again still gives exactly one
-digest each (or, for the one email it may have been handing over at that moment, a delivery recorded
-as uncertain and never sent twice). The suite runs this on PostgreSQL + Redis and on the embedded default (SQLite + the
-filesystem broker), whichever the suite runs on.
+digest each (or, for the one email it may have been handing over at that moment, a delivery
+recorded as uncertain and never sent twice). The suite runs this on PostgreSQL + Redis and on the
+embedded default (SQLite + the filesystem broker), whichever the suite runs on.
 """
 
 from __future__ import annotations

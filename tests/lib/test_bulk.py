@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from newsletter.digests.models import Digest, DigestItem
-from newsletter.lib.bulk import rows_insert, values_insert
+from newsletter.lib.bulk import values_insert
 from subscriptions.models import Subscriber
 from tests.matching.conftest import paper_make
 
@@ -26,12 +26,12 @@ def test_rows_with_awkward_json_and_text_are_stored_exactly_in_one_statement():
     subscriber = Subscriber.objects.create(email="bulk@example.com")
     digest = Digest.objects.create(subscriber=subscriber, day=date(2026, 2, 2))
     papers = [paper_make(n, f"Paper {n}", "Abstract.", ["cs.LG"]) for n in range(1, 4)]
-    items = [
-        DigestItem(digest=digest, paper=p, section="pick", rank=n, score=n / 3, reasons=[r])
+    rows = [
+        (digest.pk, p.pk, "pick", n, n / 3, [r])
         for n, (p, r) in enumerate(zip(papers, AWKWARD, strict=True), start=1)
     ]
     with CaptureQueriesContext(connection) as queries:
-        rows_insert(DigestItem, items, ["digest", "paper", "section", "rank", "score", "reasons"])
+        values_insert(DigestItem, ["digest", "paper", "section", "rank", "score", "reasons"], rows)
     assert len(queries) == 1
     stored = list(digest.items.order_by("rank").values_list("paper_id", "rank", "score", "reasons"))
     assert stored == [

@@ -20,7 +20,6 @@ def _fillfactor(value: str):
 class Migration(migrations.Migration):
     dependencies = [
         ("delivery", "0004_delivery_state_indexed_with_due"),
-        ("subscriptions", "0007_subscriber_interests_version"),
     ]
 
     operations = [
