@@ -194,7 +194,7 @@ def subscribers_create(count: int, *, seed: int = 7) -> None:
     from django.db import transaction
     from django.utils import timezone
 
-    from newsletter.digests import schedule
+    from newsletter.lib import days
     from subscriptions.models import Interest, Subscriber, Topic
 
     rng = random.Random(seed)
@@ -209,7 +209,7 @@ def subscribers_create(count: int, *, seed: int = 7) -> None:
             zone = rng.choices(zones, weights)[0]
             hour = rng.choice([6, 7, 7, 8, 8, 9, 10, 12, 18])
             weekly = rng.random() < 0.05
-            due = schedule.send_time(day=DAY, tz_name=zone, hour=hour, run_hour=23)
+            due = days.send_time(day=DAY, tz_name=zone, hour=hour, run_hour=23)
             rows.append(
                 Subscriber(
                     email=f"reader{n}@bench.example.org",
@@ -217,7 +217,7 @@ def subscribers_create(count: int, *, seed: int = 7) -> None:
                     timezone=zone,
                     send_hour=hour,
                     frequency="weekly" if weekly else "daily",
-                    weekday=due.astimezone(schedule._zone(zone)).weekday(),
+                    weekday=due.astimezone(days.zone(zone)).weekday(),
                     max_papers=rng.choice([5, 10, 10, 15]),
                     confirmed_at=now,
                 )

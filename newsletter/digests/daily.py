@@ -13,7 +13,7 @@ and does the next thing that is due, so a lost task, a dead worker or a rerun on
   or the deadline has passed (the late ones are named in the run's notes), the run goes on.
 - matching: the day's candidates (the papers listed on the day) are fixed and their vectors
   computed once; a day without any is recorded as quiet, with why.
-- sending: subscribers whose send time has come (``schedule.send_time``: their local hour,
+- sending: subscribers whose send time has come (``days.send_time``: their local hour,
   daylight saving time included) and who have no digest of the day yet are handed to workers in
   chunks of ``DAILY_CHUNK_SIZE`` ids; each chunk builds the digests (``digests_build``: weekly
   subscribers get the best of the week) and queues them on the delivery ledger, which sends each
@@ -37,9 +37,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from newsletter.delivery.models import Delivery
-from newsletter.digests import schedule
 from newsletter.digests.models import DailyRun, Digest
 from newsletter.digests.services import digest_key, digests_build, digests_enqueue
+from newsletter.lib import days
 from newsletter.matching.services import document_frequencies, paper_vectors_ensure
 from newsletter.papers import daily as papers_daily
 from newsletter.papers.models import IngestRun, ListingEntry, Source
@@ -99,7 +99,7 @@ def daily_run_advance(*, run: DailyRun, now: datetime, dispatch: Dispatch) -> Da
     if run.state == State.SENDING:
         _send_due(run, now, dispatch)
         _finish_check(run, now)
-    if run.state in DailyRun.OPEN and now > schedule.last_send_time(
+    if run.state in DailyRun.OPEN and now > days.last_send_time(
         day=run.day, run_hour=settings.DAILY_RUN_HOUR
     ) + timedelta(days=1):
         _set_state(run, State.FAILED, now, note="still not finished a day after its last send time")
@@ -268,8 +268,8 @@ def _slot_filter(day: date, slots: Iterable[tuple[str, int]]) -> Q:
     hour = settings.DAILY_RUN_HOUR
     for tz, send_hour in slots:
         by_zone.setdefault(tz, []).append(send_hour)
-        local = schedule.send_time(day=day, tz_name=tz, hour=send_hour, run_hour=hour)
-        weekday = local.astimezone(schedule._zone(tz)).weekday()
+        local = days.send_time(day=day, tz_name=tz, hour=send_hour, run_hour=hour)
+        weekday = local.astimezone(days.zone(tz)).weekday()
         by_weekday.setdefault((tz, weekday), []).append(send_hour)
     if not by_zone:
         return Q(pk__in=[])
@@ -291,9 +291,9 @@ def subscribers_due(
     when given) and who have none yet."""
     hour = settings.DAILY_RUN_HOUR
     slots = _slots()
-    due = set(schedule.due_slots(day=day, slots=slots, until=until, run_hour=hour))
+    due = set(days.due_slots(day=day, slots=slots, until=until, run_hour=hour))
     if after is not None:
-        due -= set(schedule.due_slots(day=day, slots=slots, until=after, run_hour=hour))
+        due -= set(days.due_slots(day=day, slots=slots, until=after, run_hour=hour))
     result = Due()
     if not due:
         return result
@@ -400,7 +400,7 @@ def deliveries_by_state(*, day: date) -> dict[str, int]:
 
 
 def _finish_check(run: DailyRun, now: datetime) -> None:
-    if now < schedule.last_send_time(day=run.day, run_hour=settings.DAILY_RUN_HOUR):
+    if now < days.last_send_time(day=run.day, run_hour=settings.DAILY_RUN_HOUR):
         return
     if len(subscribers_due(day=run.day, until=now)):
         return
@@ -436,7 +436,7 @@ def daily_tick(*, now: datetime, dispatch: Dispatch, start: bool = True) -> list
     """Beat, hourly (``start``) and as a sweep: start the run of the current listing day if its
     start hour has come, then advance every open run. Returns the runs looked at."""
     if start:
-        day = schedule.run_day_at(now=now, hour=settings.DAILY_RUN_HOUR)
+        day = days.run_day_at(now=now, hour=settings.DAILY_RUN_HOUR)
         daily_run_start(day=day, now=now, dispatch=dispatch)
     runs = runs_open(now=now)
     for run in runs:
@@ -456,16 +456,13 @@ def run_late(*, now: datetime) -> str:
     """Why the current listing day's run is late ("" when it is not): it never started an hour
     after its start time (is beat running?), or it still waits for sources past its deadline."""
     hour = settings.DAILY_RUN_HOUR
-    day = schedule.run_day_at(now=now, hour=hour)
+    day = days.run_day_at(now=now, hour=hour)
     run = DailyRun.objects.filter(day=day).first()
     grace = timedelta(minutes=settings.DAILY_STALL_MINUTES)
     if run is None:
         # A new installation has no run before today's: nothing is late until one has happened.
         started_before = DailyRun.objects.filter(day__lt=day).exists()
-        if (
-            started_before
-            and now > schedule.run_start(day=day, hour=hour) + timedelta(hours=1) + grace
-        ):
+        if started_before and now > days.run_start(day=day, hour=hour) + timedelta(hours=1) + grace:
             return f"the run of {day} has not started"
         return ""
     if run.state in (State.INGESTING, State.MATCHING) and now > run.ingest_deadline + grace:

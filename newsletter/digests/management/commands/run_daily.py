@@ -17,8 +17,9 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from newsletter.delivery.services import deliveries_send
-from newsletter.digests import daily, schedule
+from newsletter.digests import daily
 from newsletter.digests.models import DailyRun, Digest
+from newsletter.lib import days
 from newsletter.papers import daily as papers_daily
 from newsletter.papers.models import ListingEntry
 
@@ -55,7 +56,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         now = options["now"] or timezone.now()
-        day = options["date"] or schedule.run_day_at(now=now, hour=settings.DAILY_RUN_HOUR)
+        day = options["date"] or days.run_day_at(now=now, hour=settings.DAILY_RUN_HOUR)
         self.quiet_bars = options["no_progress"] or options["verbosity"] < 1
         if options["dry_run"]:
             self._dry_run(day, now)
