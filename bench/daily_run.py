@@ -253,8 +253,8 @@ def queries_for(day: date, ids: list[int]) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from newsletter.daily import run as daily
     from newsletter.delivery.services import deliveries_send
-    from newsletter.digests import daily
 
     with CaptureQueriesContext(connection) as captured:
         delivery_ids = daily.digests_chunk_process(day=day, subscriber_ids=ids, weekly=False)
@@ -355,8 +355,9 @@ def main(argv: list[str] | None = None) -> dict:
     from django.db import connection
 
     from newsletter.celery import app
+    from newsletter.daily.models import DailyRun
     from newsletter.delivery.models import Delivery
-    from newsletter.digests.models import DailyRun, Digest
+    from newsletter.digests.models import Digest
     from newsletter.papers.models import Source
     from subscriptions.models import Subscriber
 

@@ -60,7 +60,7 @@ def check_daily_run() -> str:
     """ "ok", or "late: <why>" when the current listing day's run is past its deadline."""
     from django.utils import timezone
 
-    from newsletter.digests.daily import run_late
+    from newsletter.daily.run import run_late
 
     try:
         why = run_late(now=timezone.now())

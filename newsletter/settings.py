@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "newsletter.matching",
     "newsletter.delivery",
     "newsletter.digests",
+    "newsletter.daily",
     "subscriptions",
 ]
 
@@ -392,7 +393,7 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 # The semantic signal (the bundled all-MiniLM-L6-v2 ONNX model). Off: keywords (BM25) only.
 MATCHING_SEMANTIC = env_bool("MATCHING_SEMANTIC", True)
 
-# --- The daily run (issue 11; newsletter.digests.daily). ---
+# --- The daily run (issue 11; newsletter.daily). ---
 # Hour (UTC) the run of a listing day starts: its ingest, then each subscriber's digest at their hour.
 DAILY_RUN_HOUR = env_int("DAILY_RUN_HOUR", 23, minimum=0, maximum=23)
 # Digests wait this long after the start for late or failing sources, then go out without them.

@@ -74,6 +74,3 @@ class DigestAdmin(admin.ModelAdmin):
                 f"{subscriber.email}: digest of {today.isoformat()} {state}.",
                 messages.SUCCESS if state in ("sent", "quiet") else messages.WARNING,
             )
-
-
-from newsletter.digests import daily_admin  # noqa: E402, F401 - DailyRun and the dashboard

@@ -55,6 +55,4 @@ class DigestItem(models.Model):
         return f"{self.section} #{self.rank}: paper {self.paper_id}"
 
 
-from newsletter.digests.runs import DailyRun  # noqa: E402 - the daily run, in its own module
-
-__all__ = ["DailyRun", "Digest", "DigestItem"]
+__all__ = ["Digest", "DigestItem"]

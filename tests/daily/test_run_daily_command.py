@@ -9,9 +9,10 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from newsletter.digests.models import DailyRun, Digest
+from newsletter.daily.models import DailyRun
+from newsletter.digests.models import Digest
 from newsletter.papers.models import Source
-from tests.digests.daily_helpers import listing_for, reader
+from tests.daily.daily_helpers import listing_for, reader
 
 pytestmark = pytest.mark.django_db
 DAY = date(2026, 3, 3)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from newsletter.daily import run as daily
 from newsletter.delivery.services import deliveries_send
-from newsletter.digests import daily
 from newsletter.papers.ingest import listing_ingest
 from subscriptions.models import Interest, Subscriber
 

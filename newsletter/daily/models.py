@@ -1,4 +1,4 @@
-"""``DailyRun``: one row per listing day, the state of that day's run (imported by models.py)."""
+"""``DailyRun``: one row per listing day, the state of that day's run."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ class DailyRun(models.Model):
     dispatched_through = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "digests_dailyrun"  # the table it had in the digests app
         ordering = ["-day"]
 
     def __str__(self) -> str:

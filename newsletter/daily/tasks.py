@@ -12,7 +12,7 @@ from datetime import date, datetime
 from celery import shared_task
 from django.utils import timezone
 
-from newsletter.digests import daily
+from newsletter.daily import run as daily
 from newsletter.papers.tasks import ingest_source
 
 

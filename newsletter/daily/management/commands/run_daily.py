@@ -16,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from newsletter.daily import run as daily
+from newsletter.daily.models import DailyRun
 from newsletter.delivery.services import deliveries_send
-from newsletter.digests import daily
-from newsletter.digests.models import DailyRun, Digest
+from newsletter.digests.models import Digest
 from newsletter.lib import days
 from newsletter.papers import daily as papers_daily
 from newsletter.papers.models import ListingEntry

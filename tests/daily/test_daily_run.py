@@ -8,11 +8,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from newsletter.digests import daily
-from newsletter.digests.models import DailyRun, Digest
+from newsletter.daily import run as daily
+from newsletter.daily.models import DailyRun
+from newsletter.digests.models import Digest
 from newsletter.papers.models import IngestRun, Source
 from subscriptions.models import Subscriber
-from tests.digests.daily_helpers import Recorder, listing_for, reader
+from tests.daily.daily_helpers import Recorder, listing_for, reader
 
 pytestmark = pytest.mark.django_db
 

@@ -36,8 +36,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from newsletter.daily.models import DailyRun
 from newsletter.delivery.models import Delivery
-from newsletter.digests.models import DailyRun, Digest
+from newsletter.digests.models import Digest
 from newsletter.digests.services import digest_key, digests_build, digests_enqueue
 from newsletter.lib import days
 from newsletter.matching.services import document_frequencies, paper_vectors_ensure

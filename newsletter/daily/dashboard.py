@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from newsletter.daily.models import DailyRun
 from newsletter.delivery.models import Delivery, TrackingEvent
-from newsletter.digests.models import DailyRun
 from newsletter.papers.models import IngestRun
 from subscriptions.models import Subscriber, Topic
 

@@ -9,10 +9,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from newsletter.digests import daily
+from newsletter.daily import run as daily
 from newsletter.digests.models import Digest
 from newsletter.papers.models import Source
-from tests.digests.daily_helpers import Recorder, reader
+from tests.daily.daily_helpers import Recorder, reader
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -29,14 +29,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from newsletter.celery import app
+from newsletter.daily.models import DailyRun
+from newsletter.daily.tasks import daily_sweep_task, daily_tick_task
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.services import deliveries_sweep
-from newsletter.digests.models import DailyRun, Digest, DigestItem
+from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.services import digest_key
-from newsletter.digests.tasks import daily_sweep_task, daily_tick_task
 from newsletter.matching.services import rankings_for_day
 from newsletter.papers.models import IngestRun, Source
-from tests.digests.daily_helpers import CAPTURES, listing_for, reader
+from tests.daily.daily_helpers import CAPTURES, listing_for, reader
 from tests.helpers import ROOT, database_url_for_children, free_port, process_env, require_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -9,8 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html, format_html_join
 
-from newsletter.digests.dashboard import dashboard_context
-from newsletter.digests.models import DailyRun
+from newsletter.daily.dashboard import dashboard_context
+from newsletter.daily.models import DailyRun
 
 STAGES = ("ingest", "matching", "sending")
 

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from newsletter.daily.dashboard import dashboard_context, svg_bars
+from newsletter.daily.models import DailyRun
 from newsletter.delivery.models import Delivery, TrackingEvent
-from newsletter.digests.dashboard import dashboard_context, svg_bars
-from newsletter.digests.models import DailyRun
 from newsletter.papers.models import IngestRun, Source
 from subscriptions.models import Subscriber, Topic
 
@@ -62,8 +62,8 @@ def test_labels_are_escaped_in_the_svg():
 
 def test_staff_reach_it_from_the_admin_index(admin_client, history):
     index = admin_client.get("/admin/").content.decode()
-    assert "/admin/digests/dailyrun/dashboard/" in index
-    response = admin_client.get("/admin/digests/dailyrun/dashboard/")
+    assert "/admin/daily/dailyrun/dashboard/" in index
+    response = admin_client.get("/admin/daily/dailyrun/dashboard/")
     page = response.content.decode()
     assert response.status_code == 200
     assert page.count('class="chart"') == 5 and "&lt;b&gt;Graphs&lt;/b&gt;" in page
@@ -79,12 +79,12 @@ def test_a_daily_run_shows_its_stages_in_the_admin(admin_client):
         notes="went on without late sources: Slow",
         stages={"ingest": {"status": "partial", "seconds": 7200.0, "late": 1}},
     )
-    listing = admin_client.get("/admin/digests/dailyrun/").content.decode()
+    listing = admin_client.get("/admin/daily/dailyrun/").content.decode()
     assert "partial (7200 s)" in listing
-    page = admin_client.get(f"/admin/digests/dailyrun/{run.pk}/change/").content.decode()
+    page = admin_client.get(f"/admin/daily/dailyrun/{run.pk}/change/").content.decode()
     assert "went on without late sources: Slow" in page and "&quot;late&quot;: 1" in page
 
 
 def test_strangers_are_sent_to_the_login(client):
-    response = client.get("/admin/digests/dailyrun/dashboard/")
+    response = client.get("/admin/daily/dailyrun/dashboard/")
     assert response.status_code == 302 and "/login/" in response["Location"]
