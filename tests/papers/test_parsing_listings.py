@@ -507,7 +507,7 @@ def test_invisible_and_bidirectional_controls_are_stripped_from_titles_authors_a
     item = json.loads(data("hf/api_daily_papers_2024-10-25.json"))[0]
     item["paper"]["title"] = f"Safe{INVISIBLE}Title \u202eevil\u202c"
     item["paper"]["authors"] = [{"name": f"Ada\u200b Love{INVISIBLE}lace"}]
-    item["paper"]["ai_keywords"] = [f"\u2067key\u2069word\u061c"]
+    item["paper"]["ai_keywords"] = ["\u2067key\u2069word\u061c"]
     record = parse(json.dumps([item]).encode(), name="api.json").records[0]
     assert record.title == "SafeTitle evil"
     assert record.authors == ("Ada Lovelace",)
