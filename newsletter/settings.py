@@ -208,7 +208,15 @@ _ANYMAIL_BACKENDS = {
         {"POSTMARK_SERVER_TOKEN": "POSTMARK_SERVER_TOKEN"},
     ),
     "amazon_ses": ("anymail.backends.amazon_ses.EmailBackend", {}),
-    "mailgun": ("anymail.backends.mailgun.EmailBackend", {"MAILGUN_API_KEY": "MAILGUN_API_KEY"}),
+    # Mailgun's and Postal's webhooks are verified with a key of their own: without it Postal's
+    # all fail, and Mailgun's are checked against the API key, which is not the signing key.
+    "mailgun": (
+        "anymail.backends.mailgun.EmailBackend",
+        {
+            "MAILGUN_API_KEY": "MAILGUN_API_KEY",
+            "MAILGUN_WEBHOOK_SIGNING_KEY": "MAILGUN_WEBHOOK_SIGNING_KEY",
+        },
+    ),
     "brevo": ("anymail.backends.brevo.EmailBackend", {"BREVO_API_KEY": "BREVO_API_KEY"}),
     "resend": ("anymail.backends.resend.EmailBackend", {"RESEND_API_KEY": "RESEND_API_KEY"}),
     "sparkpost": (
@@ -221,7 +229,11 @@ _ANYMAIL_BACKENDS = {
     ),
     "postal": (
         "anymail.backends.postal.EmailBackend",
-        {"POSTAL_API_URL": "POSTAL_API_URL", "POSTAL_API_KEY": "POSTAL_API_KEY"},
+        {
+            "POSTAL_API_URL": "POSTAL_API_URL",
+            "POSTAL_API_KEY": "POSTAL_API_KEY",
+            "POSTAL_WEBHOOK_KEY": "POSTAL_WEBHOOK_KEY",
+        },
     ),
 }
 if EMAIL_PROVIDER == "outbox":

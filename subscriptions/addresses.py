@@ -12,7 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 MAX_EMAIL_LENGTH = 254
 
 
-def address_normalise(value: str) -> str:
+def address_normalise(value: str, *, display_name: bool = False) -> str:
     """One spelling per mailbox: the domain in its ASCII form (IDNA 2008, UTS 46), lower-cased.
 
     ``user@bücher.de`` and ``user@xn--bcher-kva.de`` reach the same mailbox, so they are one
@@ -20,7 +20,8 @@ def address_normalise(value: str) -> str:
     another domain, ``ss.de``). Validated by ``email-validator`` in strict mode: RFC length
     limits (64 before the @, 254 in all), a dotted, globally deliverable domain (no bare host
     such as ``localhost``, no ``[127.0.0.1]``), ASCII before the @ and no quoting.
-    ``ValidationError`` unless it is one such address.
+    ``ValidationError`` unless it is one such address. ``display_name``: also take the address
+    out of ``Name <address>`` (as providers write a bounced recipient).
     """
     address = (value or "").strip()
     if len(address) > 4 * MAX_EMAIL_LENGTH:  # nothing that long can pass: do not parse it
@@ -31,7 +32,7 @@ def address_normalise(value: str) -> str:
             allow_smtputf8=False,
             allow_quoted_local=False,
             allow_domain_literal=False,
-            allow_display_name=False,
+            allow_display_name=display_name,
             strict=True,
             check_deliverability=False,
             globally_deliverable=True,

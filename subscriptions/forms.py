@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 
+from newsletter.lib.ids import id_parse
 from subscriptions import selectors
 from subscriptions.addresses import MAX_EMAIL_LENGTH, address_normalise
 from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber, timezone_names
@@ -32,12 +31,6 @@ class EmailField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
         return address_normalise(value) if value else value
-
-
-_MAX_ID = 2**63 - 1
-# ASCII digits only: ``isdigit()`` takes superscripts and other scripts' digits that ``int()`` does
-# not, and ``int()`` refuses strings past 4,300 digits, so the length is checked first.
-_ID_PATTERN = re.compile(r"[0-9]+")
 
 
 class TermsField(forms.CharField):
@@ -69,18 +62,11 @@ class TopicsField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         # Refuse what cannot be a topic's id before it reaches the database: SQLite overflows
         # on integers past 64 bits instead of finding nothing.
-        for pk in value:
-            if not _ID_PATTERN.fullmatch(str(pk)):
+        for pk in map(str, value):
+            if id_parse(pk) is None:
+                code = "invalid_choice" if pk.isascii() and pk.isdigit() else "invalid_pk_value"
                 raise ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": str(pk)[:20]},
-                )
-            if len(str(pk)) > len(str(_MAX_ID)) or int(str(pk)) > _MAX_ID:
-                raise ValidationError(
-                    self.error_messages["invalid_choice"],
-                    code="invalid_choice",
-                    params={"value": str(pk)[:20]},
+                    self.error_messages[code], code=code, params={"pk": pk[:20], "value": pk[:20]}
                 )
         return super()._check_values(value)
 

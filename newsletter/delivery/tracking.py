@@ -13,13 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from newsletter.delivery.models import Delivery, TrackingEvent
+from newsletter.lib.ids import id_parse
+from subscriptions.addresses import address_normalise
 from subscriptions.models import Subscriber, SuppressedAddress
 
 logger = logging.getLogger(__name__)
@@ -32,16 +37,36 @@ _ENGAGEMENT = {DELIVERED: "delivered_at", OPENED: "opened_at", CLICKED: "clicked
 _SOFT_TYPES = {"softbounce", "soft_bounce", "transient", "dnserror", "temporary", "soft-bounce"}
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: Any, depth: int = 0) -> Any:
+    # What both databases' JSON holds: no NUL in strings (PostgreSQL refuses it), no NaN or
+    # infinities, string keys; anything else becomes its text.
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict) and depth < 50:
+        return {_text(key): _json_safe(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) and depth < 50:
+        return [_json_safe(item, depth + 1) for item in value]
+    return _text(value)
+
+
+def _text(value: Any, limit: int | None = None) -> str:
+    return ("" if value is None else str(value)).replace("\x00", "")[:limit]
+
+
+def _recipient(value: Any) -> str:
+    # Providers may write ``Name <address>``; subscribers are stored in the one normal form.
+    text = _text(value, 1000).strip()
     try:
-        return json.loads(json.dumps(value, default=str))
-    except (TypeError, ValueError):
-        return {"repr": repr(value)[:10000]}
+        return address_normalise(text, display_name=True)
+    except ValidationError:
+        return text.lower()[:254]
 
 
 def _event_key(event, raw: Any) -> str:
     if event.event_id:
-        return str(event.event_id)[:200]
+        return _text(event.event_id, 200)
     # Providers without event ids (Postmark's deliveries, Brevo): the payload itself is the key.
     digest = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     return f"sha256:{digest}"
@@ -58,15 +83,16 @@ def _is_soft(event, raw: Any) -> bool:
 
 
 def _delivery_for(event) -> Delivery | None:
-    metadata = event.metadata or {}
-    delivery_id = str(metadata.get("delivery_id", ""))
-    if delivery_id.isdigit():
-        delivery = Delivery.objects.filter(pk=int(delivery_id)).first()
+    # Providers echo our metadata back: a mangled delivery id links nothing, it fails nothing.
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    delivery_id = id_parse(metadata.get("delivery_id"))
+    if delivery_id is not None:
+        delivery = Delivery.objects.filter(pk=delivery_id).first()
         if delivery is not None:
             return delivery
-    if event.message_id:
+    if message_id := _text(event.message_id, 200):
         return (
-            Delivery.objects.filter(provider_message_id=str(event.message_id))
+            Delivery.objects.filter(provider_message_id=message_id)
             .exclude(provider_message_id="")  # the index's condition (SQLite wants it said)
             .first()
         )
@@ -77,19 +103,20 @@ def tracking_event_store(*, provider: str, event) -> TrackingEvent | None:
     """Store one anymail ``AnymailTrackingEvent``; None when it was stored before (a duplicate)."""
     raw = _json_safe(event.esp_event)
     delivery = _delivery_for(event)
-    recipient = (event.recipient or (delivery.to_email if delivery else "") or "")[:254]
+    recipient = _recipient(event.recipient or (delivery.to_email if delivery else ""))
+    occurred_at = event.timestamp if isinstance(event.timestamp, datetime) else None
     try:
         with transaction.atomic():
             return TrackingEvent.objects.create(
                 provider=provider.lower()[:40],
                 event_id=_event_key(event, raw),
-                event_type=str(event.event_type or "unknown")[:30],
+                event_type=_text(event.event_type or "unknown", 30),
                 soft=_is_soft(event, raw),
-                recipient=recipient.lower(),
-                provider_message_id=str(event.message_id or "")[:200],
+                recipient=recipient,
+                provider_message_id=_text(event.message_id, 200),
                 delivery=delivery,
-                occurred_at=event.timestamp,
-                description=str(event.description or event.mta_response or "")[:300],
+                occurred_at=occurred_at,
+                description=_text(event.description or event.mta_response, 300),
                 raw=raw,
             )
     except IntegrityError:

@@ -33,6 +33,12 @@ from subscriptions.models import Subscriber
 from subscriptions.tokens import Purpose, token_make
 
 SUMMARY_CHARS = 300
+# Gmail clips a message past 102 KB of HTML, hiding the footer (unsubscribe link, postal
+# address): a digest over this many bytes is shown compact, and what still does not fit is left
+# to the web copy, behind an "N more papers" link.
+HTML_BUDGET = 96_000
+COMPACT_CHARS = 140  # a compact paper's summary; its title and meta line get this much more
+MAX_MARKS = 8  # highlights shown per field (matching keeps a few spans more at most)
 _MARK = '<mark style="background-color:#fff1a8;color:#1b1f24;padding:0 1px;">'
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -97,7 +103,7 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> SafeString:
         else:
             merged.append([start, end])
     out, position = [], 0
-    for start, end in merged:
+    for start, end in merged[:MAX_MARKS]:
         out += [escape(text[position:start]), _MARK, escape(text[start:end]), "</mark>"]
         position = end
     out.append(escape(text[position:]))
@@ -172,6 +178,7 @@ class _Parts:
     head_html: str  # meta line
     links_html: str  # PDF / code / project
     links_text: str
+    compact_html: str  # short title, meta and summary; no highlights, labels or links
 
 
 _parts_cache: dict[tuple, _Parts] = {}
@@ -227,6 +234,12 @@ def _parts_make(paper: Paper) -> _Parts:
             f'<a href="{escape(target)}">{name}</a> &middot;\n' for name, target in extra
         ),
         links_text="".join(f"\n   {name}: {target}" for name, target in extra),
+        compact_html=(
+            f'\n<div style="font-weight:700;margin:0 0 2px;"><a href="{escape(paper_link(paper))}">'
+            f"{escape(_shorten(paper.title, 2 * COMPACT_CHARS))}</a></div>\n"
+            f'<div style="font-size:13px;">{escape(_shorten(meta, COMPACT_CHARS))}<br>'
+            f"{escape(_shorten(summary, COMPACT_CHARS))}<br>\n"
+        ),
     )
 
 
@@ -291,14 +304,15 @@ def _body_make(paper: Paper, parts: _Parts, reasons: list[dict]) -> _Body:
     return _Body(html, text, labels)
 
 
-def _entry(item: DigestItem, links: _Links) -> Entry:
+def _entry(item: DigestItem, links: _Links, compact: bool = False) -> Entry:
     paper = item.paper
     parts = _parts(paper)
     reasons = [r for r in item.reasons or [] if isinstance(r, dict)]
     body = _body(paper, parts, reasons)
     more, less = links(paper.pk, "more"), links(paper.pk, "less")
     html = (
-        f'{body.html}<a href="{links.html(more)}">More like this</a> &middot;\n'
+        f"{parts.compact_html if compact else body.html}"
+        f'<a href="{links.html(more)}">More like this</a> &middot;\n'
         f'<a href="{links.html(less)}">Less like this</a></div>\n'
     )
     text = f"{body.text}\n   More like this: {more}\n   Less like this: {less}"
@@ -346,18 +360,29 @@ def _day_label(day: date) -> str:
 
 
 def digest_context(
-    digest: Digest, *, items: Sequence[DigestItem | PreparedItem] | None = None
+    digest: Digest,
+    *,
+    items: Sequence[DigestItem | PreparedItem] | None = None,
+    room: int | None = None,
 ) -> dict:
-    """Everything the digest templates show, for ``digest`` (its ``subscriber`` loaded)."""
+    """Everything the digest templates show, for ``digest`` (its ``subscriber`` loaded).
+    ``room``: bytes the papers' HTML may take: they are shown compact, and those that do not
+    fit are counted in ``more_count`` (the web copy shows them)."""
     subscriber = digest.subscriber
     if items is None:
         items = list(digest.items.select_related("paper").order_by("section", "rank"))
     links = _Links(subscriber)
-    picks = [_entry(i, links) for i in items if i.section == DigestItem.Section.PICK]
-    trending = [_entry(i, links) for i in items if i.section == DigestItem.Section.TRENDING]
+    compact = room is not None
+    picks = [_entry(i, links, compact) for i in items if i.section == DigestItem.Section.PICK]
+    trending = [
+        _entry(i, links, compact) for i in items if i.section == DigestItem.Section.TRENDING
+    ]
+    trending = trending if picks else []
+    count, shown = len(picks), len(picks) + len(trending)
+    if compact:
+        picks, trending = _fitting(picks, trending, room)
     preferences_url = _signed_url("subscriptions:preferences", subscriber, Purpose.PREFERENCES)
     weekly = digest.since is not None
-    trending = trending if picks else []
     return {
         "picks": picks,
         "trending": trending,
@@ -366,7 +391,8 @@ def digest_context(
         "trending_html": SafeString(_SEPARATOR.join(e.html for e in trending)),
         "picks_text": "\n\n".join(f"{n}. {e.text}" for n, e in enumerate(picks, start=1)),
         "trending_text": "\n\n".join(f"* {e.text}" for e in trending),
-        "count": len(picks),
+        "count": count,
+        "more_count": shown - len(picks) - len(trending),
         "weekly": weekly,
         "day_label": _day_label(digest.day),
         "since_label": _day_label(digest.since) if weekly else "",
@@ -380,6 +406,17 @@ def digest_context(
         ),
         "web_url": _url_with("digests:web_copy", digest_token(digest)),
     }
+
+
+def _fitting(picks: list[Entry], trending: list[Entry], room: int) -> tuple[list, list]:
+    """The picks, then the trending papers, that fit in ``room`` bytes of HTML, in order."""
+    used, kept = 0, []
+    for entry in picks + trending:
+        used += len(entry.html.encode()) + len(_SEPARATOR)
+        if used > room:
+            break
+        kept.append(entry)
+    return kept[: len(picks)], kept[len(picks) :]
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -403,11 +440,25 @@ def digest_message(
     to: str | None = None,
     html: bool | None = None,
     items: Sequence[DigestItem | PreparedItem] | None = None,
+    whole: bool = False,
 ) -> EmailMultiAlternatives:
     """The complete message of ``digest`` (without the ledger's Message-ID and List-Id): text
-    and HTML, or only text for a subscriber who chose plain text."""
-    subscriber = digest.subscriber
+    and HTML, or only text for a subscriber who chose plain text. Its HTML stays within
+    ``HTML_BUDGET`` (see ``digest_context``'s ``room``) unless ``whole`` (the web copy)."""
+    if items is None:
+        items = list(digest.items.select_related("paper").order_by("section", "rank"))
     context = digest_context(digest, items=items)
+    message = _message(digest, context, to, html)
+    size = len(message.alternatives[0][0].encode()) if message.alternatives else 0
+    if size > HTML_BUDGET and not whole:
+        papers = len(context["picks_html"].encode()) + len(context["trending_html"].encode())
+        room = HTML_BUDGET - (size - papers) - 1_000  # 1,000: the "N more papers" line
+        message = _message(digest, digest_context(digest, items=items, room=room), to, html)
+    return message
+
+
+def _message(digest: Digest, context: dict, to: str | None, html: bool | None):
+    subscriber = digest.subscriber
     message = emails.build(
         "digest",
         to=to or subscriber.email,
@@ -425,7 +476,7 @@ def digest_message(
 
 def digest_html(digest: Digest) -> str:
     """The HTML part exactly as sent (also the web copy, whatever format its reader chose)."""
-    return digest_message(digest, html=True).alternatives[0][0]
+    return digest_message(digest, html=True, whole=True).alternatives[0][0]
 
 
 def digest_message_build(delivery: Delivery) -> EmailMessage:

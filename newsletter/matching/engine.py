@@ -622,16 +622,31 @@ def day_scores(
 # --- Picks and reasons ---------------------------------------------------------------------
 
 
+# Spans kept per field of a reason: a digest highlights the first few, and a listing repeating
+# one word thousands of times must not store (and mark) thousands per paper and reader.
+MAX_SPANS_PER_FIELD = 8
+
+
+def _capped(spans: tuple[tuple[str, int, int], ...]) -> tuple[tuple[str, int, int], ...]:
+    seen: dict[str, int] = defaultdict(int)
+    kept = []
+    for span in spans:
+        seen[span[0]] += 1
+        if seen[span[0]] <= MAX_SPANS_PER_FIELD:
+            kept.append(span)
+    return tuple(kept)
+
+
 def _spans(day: Day, row: int, key: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
     title_index, abstract_index = day.index(row)
     if key and key[0] not in title_index and key[0] not in abstract_index:
         return ()
-    found = [("title", s, e) for s, e in text.phrase_spans(key, day.title_tokens[row], title_index)]
-    found += [
-        ("abstract", s, e)
-        for s, e in text.phrase_spans(key, day.abstract_tokens[row], abstract_index)
-    ]
-    return tuple(found)
+    title = text.phrase_spans(key, day.title_tokens[row], title_index)
+    abstract = text.phrase_spans(key, day.abstract_tokens[row], abstract_index)
+    return tuple(
+        [("title", s, e) for s, e in title[:MAX_SPANS_PER_FIELD]]
+        + [("abstract", s, e) for s, e in abstract[:MAX_SPANS_PER_FIELD]]
+    )
 
 
 def _keyword_reason(day: Day, row: int, keyword: str) -> Reason | None:
@@ -656,7 +671,7 @@ def _topic_reason(day: Day, row: int, topic: TopicRef) -> Reason | None:
                 matched.append(phrase)
                 spans += found
         day.reasons[cache_key] = (
-            Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", spans)
+            Reason("topic", topic.name, f"{topic.name}: {', '.join(matched[:3])}", _capped(spans))
             if matched
             else None
         )

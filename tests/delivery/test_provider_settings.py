@@ -17,6 +17,8 @@ NAMES = [
     "MAILJET_SECRET_KEY",
     "POSTAL_API_URL",
     "POSTAL_API_KEY",
+    "POSTAL_WEBHOOK_KEY",
+    "MAILGUN_API_KEY",
     "SPARKPOST_API_KEY",
     "ANYMAIL_WEBHOOK_SECRET",
     "MAILGUN_WEBHOOK_SIGNING_KEY",
@@ -49,6 +51,14 @@ def load(monkeypatch, tmp_path):
         ({"EMAIL_PROVIDER": "mailjet", "MAILJET_API_KEY": "k"}, "MAILJET_SECRET_KEY is required"),
         ({"EMAIL_PROVIDER": "sparkpost"}, "SPARKPOST_API_KEY is required"),
         ({"EMAIL_PROVIDER": "postal", "POSTAL_API_KEY": "k"}, "POSTAL_API_URL is required"),
+        (
+            {"EMAIL_PROVIDER": "postal", "POSTAL_API_KEY": "k", "POSTAL_API_URL": "https://p.io"},
+            "POSTAL_WEBHOOK_KEY is required when EMAIL_PROVIDER is postal",
+        ),
+        (
+            {"EMAIL_PROVIDER": "mailgun", "MAILGUN_API_KEY": "k"},
+            "MAILGUN_WEBHOOK_SIGNING_KEY is required when EMAIL_PROVIDER is mailgun",
+        ),
         ({"DELIVERY_SENDING_TIMEOUT": "10"}, "DELIVERY_SENDING_TIMEOUT must be between 360"),
         ({"DELIVERY_RATE_PER_SECOND": "-1"}, "DELIVERY_RATE_PER_SECOND must be between 0"),
     ],

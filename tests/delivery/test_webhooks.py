@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+from django.test import Client, override_settings
 
 from newsletter.delivery import tracking
 from newsletter.delivery.models import Delivery, TrackingEvent
@@ -31,14 +32,16 @@ def payload(name: str, **changes) -> dict:
     return data
 
 
-def post(client, provider: str, data: dict, *, secret: str = SECRET):
+def post(client, provider: str, data: dict, *, secret: str = SECRET, configured: bool = True):
+    """Post ``data`` as ``provider`` would, by default with ``EMAIL_PROVIDER`` set to it."""
     auth = base64.b64encode(secret.encode()).decode()
-    return client.post(
-        f"/anymail/{provider}/tracking/",
-        data=json.dumps(data),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Basic {auth}",
-    )
+    with override_settings(**({"EMAIL_PROVIDER": provider} if configured else {})):
+        return client.post(
+            f"/anymail/{provider}/tracking/",
+            data=json.dumps(data),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Basic {auth}",
+        )
 
 
 def sent_welcome(subscriber, provider_message_id: str) -> Delivery:
@@ -150,3 +153,48 @@ def test_deleting_a_subscriber_erases_their_deliveries_and_events(client, subscr
     subscriber_delete(subscriber=subscriber)
     assert not Delivery.objects.exists() and not TrackingEvent.objects.exists()
     assert address_is_suppressed(address="reader@example.com")  # only the keyed hash is kept
+
+
+@pytest.mark.parametrize("provider", ["postal", "mailgun", "resend", "postmark", "sendgrid"])
+def test_the_webhook_of_a_provider_not_configured_is_a_404(provider, settings):
+    settings.EMAIL_PROVIDER = "brevo"
+    client = Client(raise_request_exception=False)
+    data = payload("postmark/hard_bounce.json")
+    assert post(client, provider, data, configured=False).status_code == 404
+    assert not TrackingEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "delivery_id",
+    [
+        "\u00b2",
+        "9" * 4300,
+        "9" * 4301,
+        "12\x00",
+        float("nan"),
+        "\x00",
+        "-3",
+        " 7",
+        "0x1f",
+        True,
+        [1],
+        2**70,
+    ],
+    ids=repr,
+)
+def test_a_mangled_delivery_id_stores_the_event_unlinked(client, subscriber, delivery_id):
+    delivery = sent_welcome(subscriber, "some-other-message")
+    data = payload("postmark/hard_bounce.json", Metadata={"delivery_id": delivery_id})
+    assert post(client, "postmark", data).status_code == 200
+    event = TrackingEvent.objects.get()
+    assert event.delivery is None and delivery.pk != 0
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.BOUNCED
+
+
+def test_a_bounce_written_name_and_address_suppresses_the_subscriber(client, subscriber):
+    data = payload("postmark/hard_bounce.json", Email='"Reader, A." <Reader@EXAMPLE.com>')
+    assert post(client, "postmark", data).status_code == 200
+    assert TrackingEvent.objects.get().recipient == "reader@example.com"
+    subscriber.refresh_from_db()
+    assert subscriber.status == Subscriber.Status.BOUNCED

@@ -496,3 +496,19 @@ def test_a_page_whose_embedded_items_are_all_refused_is_an_error_quoting_the_fir
     page = f"<html><div data-target='DailyPapers' data-props='{props}'></div></html>"
     with pytest.raises(SourceError, match=r"^p\.html: none of the 2 items.*paper has no title"):
         hf_html.parse(page.encode(), name="p.html")
+
+
+INVISIBLE = (
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def test_invisible_and_bidirectional_controls_are_stripped_from_titles_authors_and_keywords():
+    item = json.loads(data("hf/api_daily_papers_2024-10-25.json"))[0]
+    item["paper"]["title"] = f"Safe{INVISIBLE}Title \u202eevil\u202c"
+    item["paper"]["authors"] = [{"name": f"Ada\u200b Love{INVISIBLE}lace"}]
+    item["paper"]["ai_keywords"] = ["\u2067key\u2069word\u061c"]
+    record = parse(json.dumps([item]).encode(), name="api.json").records[0]
+    assert record.title == "SafeTitle evil"
+    assert record.authors == ("Ada Lovelace",)
+    assert record.ai_keywords == ("keyword",)

@@ -154,8 +154,11 @@ def _tag_to_space(match: re.Match[str]) -> str:
 # A character reference past U+10FFFF is U+FFFD; written with thousands of digits it would make
 # html.unescape raise (Python's limit on digits converted to int), so it is replaced first.
 _HUGE_CHARREF_RE = re.compile(r"&#(?:[xX]0*[0-9a-fA-F]{7,}|0*[0-9]{8,});?")
+# Invisible and bidirectional controls: the Arabic letter mark, zero-width space and joiners,
+# direction marks, embeddings, overrides and isolates, the BOM. They can reorder or hide what a
+# title, an author or a subject line shows, so they are dropped.
 _BIDI = dict.fromkeys(
-    [0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0xFEFF]
+    [0x061C, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
 )
 _SPACE_RE = re.compile(r"\s+")
 
