@@ -12,10 +12,12 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from newsletter.delivery import selectors, services
 from newsletter.delivery.models import Delivery, TrackingEvent
+from newsletter.delivery.permissions import LiveEmailPermissions
+from newsletter.lib.admin import admin_view_allowed
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(LiveEmailPermissions, admin.ModelAdmin):
     list_display = ["kind", "to_email", "state", "attempts", "created_at", "sent_at", "last_error"]
     list_filter = ["state", "kind", "created_at", "sent_at"]
     date_hierarchy = "created_at"
@@ -31,17 +33,23 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
+        def viewable(view):
+            return admin_view_allowed(self, view, allowed=self.has_view_permission)
+
+        def live(view):
+            return admin_view_allowed(self, view, allowed=self.has_live_email_permission)
+
         extra = [
-            path("by-day/", self.admin_site.admin_view(self.by_day_view), name="delivery_by_day"),
-            path("outbox/", self.admin_site.admin_view(self.outbox_view), name="delivery_outbox"),
+            path("by-day/", viewable(self.by_day_view), name="delivery_by_day"),
+            path("outbox/", live(self.outbox_view), name="delivery_outbox"),
             path(
                 "outbox/<str:name>/",
-                self.admin_site.admin_view(self.outbox_message_view),
+                live(self.outbox_message_view),
                 name="delivery_outbox_message",
             ),
             path(
                 "outbox/<str:name>/html/",
-                self.admin_site.admin_view(xframe_options_sameorigin(self.outbox_html_view)),
+                live(xframe_options_sameorigin(self.outbox_html_view)),
                 name="delivery_outbox_html",
             ),
         ]
@@ -94,7 +102,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         return response
 
-    @admin.action(description="Resend (uncertain or failed ones; may arrive twice)")
+    @admin.action(
+        description="Resend (uncertain or failed ones; may arrive twice)", permissions=["send"]
+    )
     def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse | None:
         eligible = queryset.filter(state__in=services.RESENDABLE)
         if request.POST.get("confirm") == "yes":

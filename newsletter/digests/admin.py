@@ -9,10 +9,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from newsletter.delivery.permissions import LiveEmailPermissions
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.rendering import digest_message
 from newsletter.digests.services import digest_send_now
 from newsletter.digests.views import WEB_COPY_CSP
+from newsletter.lib.admin import admin_view_allowed
 
 
 class DigestItemInline(admin.TabularInline):
@@ -28,7 +30,7 @@ class DigestItemInline(admin.TabularInline):
 
 
 @admin.register(Digest)
-class DigestAdmin(admin.ModelAdmin):
+class DigestAdmin(LiveEmailPermissions, admin.ModelAdmin):
     list_display = ["day", "subscriber", "papers_count", "since", "created_at", "preview"]
     list_filter = ["day"]
     date_hierarchy = "day"
@@ -41,13 +43,26 @@ class DigestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def get_list_display(self, request: HttpRequest):
+        return self._without_preview(request, super().get_list_display(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return self._without_preview(request, super().get_readonly_fields(request, obj))
+
+    def _without_preview(self, request: HttpRequest, names) -> list[str]:
+        # The link is shown only to those who may open it.
+        allowed = self.has_live_email_permission(request)
+        return [name for name in names if allowed or name != "preview"]
+
     @admin.display(description="Preview")
     def preview(self, obj: Digest) -> str:
         url = reverse("admin:digests_digest_preview", args=[obj.pk])
         return format_html('<a href="{}">exactly as sent</a>', url)
 
     def get_urls(self):
-        preview = self.admin_site.admin_view(self.preview_view)
+        preview = admin_view_allowed(
+            self, self.preview_view, allowed=self.has_live_email_permission
+        )
         return [
             path("<int:pk>/preview/", preview, name="digests_digest_preview"),
             *super().get_urls(),
@@ -63,7 +78,10 @@ class DigestAdmin(admin.ModelAdmin):
         response["Content-Security-Policy"] = WEB_COPY_CSP
         return response
 
-    @admin.action(description="Send today's digest now (to these digests' subscribers)")
+    @admin.action(
+        description="Send today's digest now (to these digests' subscribers)",
+        permissions=["send"],
+    )
     def send_today_now(self, request: HttpRequest, queryset) -> None:
         today = timezone.localdate()
         subscribers = {d.subscriber_id: d.subscriber for d in queryset.select_related("subscriber")}

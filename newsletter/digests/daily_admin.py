@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from newsletter.digests.dashboard import dashboard_context
 from newsletter.digests.models import DailyRun
+from newsletter.lib.admin import admin_view_allowed
 
 STAGES = ("ingest", "matching", "sending")
 
@@ -96,7 +97,7 @@ class DailyRunAdmin(admin.ModelAdmin):
         extra = [
             path(
                 "dashboard/",
-                self.admin_site.admin_view(self.dashboard_view),
+                admin_view_allowed(self, self.dashboard_view, allowed=self.has_view_permission),
                 name="digests_dashboard",
             )
         ]
