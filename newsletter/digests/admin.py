@@ -14,12 +14,12 @@ from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.rendering import digest_message
 from newsletter.digests.services import digest_send_now
 from newsletter.digests.views import WEB_COPY_CSP
-from newsletter.lib.admin import admin_view_allowed
+from newsletter.lib.admin import admin_view_allowed, readable, shortened
 
 
 class DigestItemInline(admin.TabularInline):
     model = DigestItem
-    fields = ["section", "rank", "paper", "score", "reasons"]
+    fields = ["section", "rank", "paper", "score", "why"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -28,10 +28,18 @@ class DigestItemInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    @admin.display(description="reasons")
+    def why(self, item: DigestItem) -> str:
+        # Matching's reasons without the highlight offsets, which mean nothing to a reader.
+        return readable(
+            [[r.get("label", ""), r.get("text", "")] for r in item.reasons if isinstance(r, dict)]
+        )
+
 
 @admin.register(Digest)
 class DigestAdmin(LiveEmailPermissions, admin.ModelAdmin):
-    list_display = ["day", "subscriber", "papers_count", "since", "created_at", "preview"]
+    # What fits 1,280 px beside the filters; every field is on the detail page.
+    list_display = ["day", "reader", "papers_count", "since", "preview"]
     list_filter = ["day"]
     date_hierarchy = "day"
     search_fields = ["subscriber__email"]
@@ -53,6 +61,13 @@ class DigestAdmin(LiveEmailPermissions, admin.ModelAdmin):
         # The link is shown only to those who may open it.
         allowed = self.has_live_email_permission(request)
         return [name for name in names if allowed or name != "preview"]
+
+    @admin.display(description="subscriber", ordering="subscriber__email")
+    def reader(self, digest: Digest) -> str:
+        return shortened(digest.subscriber.email, 28)
+
+    class Media:
+        css = {"all": ["css/admin-lists.css"]}
 
     @admin.display(description="Preview")
     def preview(self, obj: Digest) -> str:
