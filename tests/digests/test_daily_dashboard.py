@@ -72,12 +72,17 @@ def test_staff_reach_it_from_the_admin_index(admin_client, history):
     assert "cdn" not in page.lower()
 
 
+def run_make(day: date, state: str, **fields) -> DailyRun:
+    now = timezone.now()
+    return DailyRun.objects.create(
+        day=day, state=state, started_at=now, ingest_deadline=now, **fields
+    )
+
+
 def test_a_daily_run_shows_its_stages_in_the_admin(admin_client):
-    run = DailyRun.objects.create(
-        day=date(2026, 3, 3),
-        state="partial",
-        started_at=timezone.now(),
-        ingest_deadline=timezone.now(),
+    run = run_make(
+        date(2026, 3, 3),
+        "partial",
         notes="went on without late sources: Slow",
         stages={"ingest": {"status": "partial", "seconds": 7200.0, "late": 1}},
     )
@@ -94,11 +99,9 @@ def test_strangers_are_sent_to_the_login(client):
 
 
 def test_a_failed_run_shows_no_stage_still_running(admin_client):
-    run = DailyRun.objects.create(
-        day=date(2026, 3, 4),
-        state="failed",
-        started_at=timezone.now(),
-        ingest_deadline=timezone.now(),
+    run = run_make(
+        date(2026, 3, 4),
+        "failed",
         stages={"ingest": {"status": "ok", "seconds": 3}, "sending": {"status": "running"}},
     )
     listing = admin_client.get("/admin/digests/dailyrun/").content.decode()
@@ -109,11 +112,9 @@ def test_a_failed_run_shows_no_stage_still_running(admin_client):
 
 def test_the_ingest_fields_are_tables_with_source_names_escaped(admin_client):
     source = Source.objects.create(name="<i>Slow</i> feed", format="hf-json", url_template="x")
-    run = DailyRun.objects.create(
-        day=date(2026, 3, 5),
-        state="done",
-        started_at=timezone.now(),
-        ingest_deadline=timezone.now(),
+    run = run_make(
+        date(2026, 3, 5),
+        "done",
         ingest_expected=[[source.pk, "2026-03-05"]],
         ingest_retries={f"{source.pk}:2026-03-05": 2},
     )
