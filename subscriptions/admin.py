@@ -99,7 +99,9 @@ class SubscriberAdmin(admin.ModelAdmin):
     def topic_list(self, subscriber: Subscriber) -> str:
         return ", ".join(t.name for t in subscriber.topics.all())
 
-    @admin.action(description="Resend the confirmation email (pending only)")
+    @admin.action(
+        description="Resend the confirmation email (pending only)", permissions=["change"]
+    )
     def resend_confirmation(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         sent = sum(
             services.subscriber_resend_confirmation(subscriber=s)
@@ -111,20 +113,25 @@ class SubscriberAdmin(admin.ModelAdmin):
             f"Sent {sent} confirmation email(s); skipped {skipped} (not pending or sent recently).",
         )
 
-    @admin.action(description="Pause the selected subscribers")
+    @admin.action(description="Pause the selected subscribers", permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         meta = services.ConsentMeta(note=f"paused by staff ({request.user})")
         paused = sum(services.subscriber_pause(subscriber=s, meta=meta) for s in queryset)
         self.message_user(request, f"Paused {paused} subscriber(s).")
 
-    @admin.action(description="Suppress: stop all mail until they confirm again")
+    @admin.action(
+        description="Suppress: stop all mail until they confirm again", permissions=["change"]
+    )
     def suppress(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         meta = services.ConsentMeta(note=f"suppressed by staff ({request.user})")
         for subscriber in queryset:
             services.subscriber_suppress(subscriber=subscriber, meta=meta)
         self.message_user(request, f"Suppressed {len(queryset)} subscriber(s).", messages.WARNING)
 
-    @admin.action(description="Lift a bounce or complaint: a new signup may be confirmed again")
+    @admin.action(
+        description="Lift a bounce or complaint: a new signup may be confirmed again",
+        permissions=["change"],
+    )
     def lift_block(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         meta = services.ConsentMeta(note=f"bounce/complaint lifted by staff ({request.user})")
         lifted = sum(services.subscriber_block_lift(subscriber=s, meta=meta) for s in queryset)
@@ -134,7 +141,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             f"again. Skipped {len(queryset) - lifted} that had not bounced or complained.",
         )
 
-    @admin.action(description="Export the selected subscribers as CSV")
+    @admin.action(description="Export the selected subscribers as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -203,7 +210,10 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Lift a bounce or complaint: forms may mail the address again")
+    @admin.action(
+        description="Lift a bounce or complaint: forms may mail the address again",
+        permissions=["change"],
+    )
     def lift_block(self, request: HttpRequest, queryset: QuerySet[SuppressedAddress]) -> None:
         hashes = list(queryset.values_list("address_hash", flat=True))
         lifted = services.address_block_lift(address_hashes=hashes)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -11,6 +9,8 @@ from django.utils.html import format_html, format_html_join
 
 from newsletter.daily.dashboard import dashboard_context
 from newsletter.daily.models import DailyRun
+from newsletter.lib.admin import admin_view_allowed, readable
+from newsletter.papers.models import Source
 
 STAGES = ("ingest", "matching", "sending")
 
@@ -30,12 +30,12 @@ class DailyRunAdmin(admin.ModelAdmin):
         "quiet_reason",
         "stage_table",
         "notes",
-        "ingest_expected",
-        "ingest_retries",
+        "expected_table",
+        "retries_table",
         "dispatched_at",
         "dispatched_through",
     )
-    exclude = ("stages",)
+    exclude = ("stages", "ingest_expected", "ingest_retries")
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -43,12 +43,19 @@ class DailyRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def _stage_status(self, run: DailyRun, name: str) -> str:
+        status = run.stages.get(name, {}).get("status", "-")
+        if status == "running" and run.state not in DailyRun.OPEN:
+            # The run is over (failed, or finished with problems): the stage did not finish.
+            return "interrupted"
+        return status
+
     def _stage_summary(self, run: DailyRun, name: str) -> str:
         stage = run.stages.get(name, {})
         if not stage:
             return "-"
         seconds = stage.get("seconds")
-        text = stage.get("status", "")
+        text = self._stage_status(run, name)
         return f"{text} ({seconds:.0f} s)" if isinstance(seconds, int | float) else text
 
     @admin.display(description="ingest")
@@ -67,13 +74,13 @@ class DailyRunAdmin(admin.ModelAdmin):
     def stage_table(self, run: DailyRun) -> str:
         rows = format_html_join(
             "",
-            "<tr><th>{}</th><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     name,
-                    run.stages.get(name, {}).get("status", "-"),
+                    self._stage_status(run, name),
                     run.stages.get(name, {}).get("seconds", ""),
-                    json.dumps(
+                    readable(
                         {
                             key: value
                             for key, value in run.stages.get(name, {}).items()
@@ -92,11 +99,29 @@ class DailyRunAdmin(admin.ModelAdmin):
             rows,
         )
 
+    @admin.display(description="ingest expected")
+    def expected_table(self, run: DailyRun) -> str:
+        pairs = [(str(sid), day) for sid, day in run.ingest_expected]
+        return self._per_source(["source", "listing day"], [[sid, day] for sid, day in pairs])
+
+    @admin.display(description="ingest retries")
+    def retries_table(self, run: DailyRun) -> str:
+        rows = [[*key.partition(":")[::2], n] for key, n in sorted(run.ingest_retries.items())]
+        return self._per_source(["source", "listing day", "tried again"], rows)
+
+    def _per_source(self, header: list[str], rows: list[list]) -> str:
+        """Rows that start with a source id, shown with the source's name."""
+        if not rows:
+            return "-"
+        ids = [int(row[0]) for row in rows if row[0].isdigit()]
+        names = {str(pk): source.name for pk, source in Source.objects.in_bulk(ids).items()}
+        return readable([header, *([names.get(row[0], row[0]), *row[1:]] for row in rows)])
+
     def get_urls(self):
         extra = [
             path(
                 "dashboard/",
-                self.admin_site.admin_view(self.dashboard_view),
+                admin_view_allowed(self, self.dashboard_view, allowed=self.has_view_permission),
                 name="digests_dashboard",
             )
         ]

@@ -21,6 +21,17 @@ from newsletter.papers.models import IngestRun
 from subscriptions.models import Subscriber, Topic
 
 COLOURS = ("#2563eb", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2")
+# After the six colours come new hues, each round of them with its own dash pattern too.
+DASHES = ("", "8 4", "2 3", "8 3 2 3")
+FAILING_DAYS = 3  # a source failing this many listing days in a row is flagged on the dashboard
+
+
+def series_style(number: int) -> tuple[str, str]:
+    """(colour, dash pattern) of the series at ``number``: distinct however many there are."""
+    if number < len(COLOURS):
+        return COLOURS[number], ""
+    hue = (number * 137.508) % 360  # the golden angle: hues that stay apart
+    return f"hsl({hue:.0f}, 70%, 38%)", DASHES[(number // len(COLOURS)) % len(DASHES)]
 
 
 def _days(end: date, count: int) -> list[date]:
@@ -98,6 +109,33 @@ def papers_per_source(*, days: list[date]) -> dict[str, list[int]]:
     return {name: [values.get(day, 0) for day in days] for name, values in sorted(series.items())}
 
 
+def ingest_warnings(*, today: date, failing_days: int = FAILING_DAYS) -> list[str]:
+    """What staff must see first: every source failed on the last listing day ingested, or a
+    source has failed ``failing_days`` listing days in a row (the day's last attempt counts)."""
+    rows = (
+        IngestRun.objects.filter(source__enabled=True, listing_date__gte=today - timedelta(days=60))
+        .order_by("source_id", "-listing_date", "-started_at", "-pk")
+        .values_list("source__name", "listing_date", "status")
+    )
+    latest: dict[str, dict[date, str]] = defaultdict(dict)
+    for name, day, status in rows:
+        latest[name].setdefault(day, status)  # the day's newest attempt
+    warnings = []
+    last_day = max((day for days in latest.values() for day in days), default=None)
+    on_last = [days[last_day] for days in latest.values() if last_day in days]
+    if on_last and all(status == IngestRun.Status.FAILED for status in on_last):
+        warnings.append(f"Every source failed on the last run ({last_day:%a %d %b %Y}).")
+    for name, days in sorted(latest.items()):
+        streak = 0
+        for day in sorted(days, reverse=True):
+            if days[day] != IngestRun.Status.FAILED:
+                break
+            streak += 1
+        if streak >= failing_days:
+            warnings.append(f"{name} has failed {streak} days in a row.")
+    return warnings
+
+
 def dashboard_context(*, today: date | None = None, days: int = 30) -> dict:
     """Everything the dashboard page shows."""
     today = today or timezone.now().date()
@@ -112,6 +150,7 @@ def dashboard_context(*, today: date | None = None, days: int = 30) -> dict:
         "papers_chart": svg_lines(papers_per_source(days=span), labels),
         "runs": DailyRun.objects.order_by("-day")[:14],
         "active": Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).count(),
+        "warnings": ingest_warnings(today=today),
     }
 
 
@@ -121,10 +160,11 @@ def dashboard_context(*, today: date | None = None, days: int = 30) -> dict:
 def svg_lines(
     series: dict[str, list[int]], labels: list[str], *, width: int = 720, height: int = 220
 ) -> SafeString:
-    """One polyline per series over ``labels`` (x), a y axis from 0 to the largest value."""
-    left, right, top, bottom = 40, 10, 10, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
+    """One polyline per series over ``labels`` (x), a y axis from 0 to the largest value; the
+    legend below it in HTML, which wraps however many series and however long their names."""
     peak = max([1, *(value for values in series.values() for value in values)])
+    left, right, top, bottom = 14 + 7 * len(str(peak)), 10, 10, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(labels) - 1, 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -137,26 +177,29 @@ def svg_lines(
     for index, label in enumerate(labels):
         if index % max(len(labels) // 6, 1) == 0 or index == len(labels) - 1:
             x = left + index * step
+            # The first and last labels end inside the chart, not half outside it.
+            anchor = "start" if index == 0 else "end" if index == len(labels) - 1 else "middle"
             parts.append(
-                f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="{anchor}" '
                 f'font-size="11">{escape(label)}</text>'
             )
+    legend = []
     for number, (name, values) in enumerate(series.items()):
-        colour = COLOURS[number % len(COLOURS)]
+        colour, dash = series_style(number)
+        line = f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"'
         points = " ".join(
             f"{left + i * step:.1f},{top + plot_h - plot_h * value / peak:.1f}"
             for i, value in enumerate(values)
         )
         parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
+            f'<polyline fill="none" {line} points="{points}">'
             f"<title>{escape(name)}: {sum(values)} in all</title></polyline>"
         )
-        parts.append(
-            f'<rect x="{left + number * 150}" y="{height - 14}" width="10" height="10" '
-            f'fill="{colour}"/><text x="{left + number * 150 + 14}" y="{height - 5}" '
-            f'font-size="11">{escape(name[:20])} ({sum(values)})</text>'
+        legend.append(
+            f'<li><svg width="24" height="10" aria-hidden="true"><line x1="0" y1="5" x2="24" '
+            f'y2="5" {line}/></svg> {escape(name)} ({sum(values)})</li>'
         )
-    parts.append("</svg>")
+    parts.append(f'</svg><ul class="chart-legend">{"".join(legend)}</ul>')
     return mark_safe("".join(parts))  # noqa: S308 - every label above is escaped
 
 
@@ -176,7 +219,8 @@ def svg_bars(items: list[tuple[str, int]], *, width: int = 720, bar: int = 22) -
         length = (width - label_w - 60) * value / peak
         parts.append(
             f'<text x="{label_w - 8}" y="{y + bar * 0.7:.1f}" text-anchor="end" '
-            f'font-size="12">{escape(str(label)[:32])}</text>'
+            f'font-size="12">{escape(_shortened(str(label), 28))}<title>{escape(label)}</title>'
+            "</text>"
             f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar}" '
             f'fill="{COLOURS[0]}"/>'
             f'<text x="{label_w + length + 6:.1f}" y="{y + bar * 0.7:.1f}" '
@@ -184,3 +228,7 @@ def svg_bars(items: list[tuple[str, int]], *, width: int = 720, bar: int = 22) -
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every label above is escaped
+
+
+def _shortened(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"

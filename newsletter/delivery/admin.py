@@ -8,15 +8,19 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from newsletter.delivery import selectors, services
 from newsletter.delivery.models import Delivery, TrackingEvent
+from newsletter.delivery.permissions import LiveEmailPermissions
+from newsletter.lib.admin import admin_view_allowed, shortened
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["kind", "to_email", "state", "attempts", "created_at", "sent_at", "last_error"]
+class DeliveryAdmin(LiveEmailPermissions, admin.ModelAdmin):
+    # What fits 1,280 px beside the filters; every field is on the detail page.
+    list_display = ["recipient", "kind", "state", "created", "error"]
     list_filter = ["state", "kind", "created_at", "sent_at"]
     date_hierarchy = "created_at"
     search_fields = ["to_email", "=key", "=provider_message_id"]
@@ -30,18 +34,39 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    @admin.display(description="to", ordering="to_email")
+    def recipient(self, delivery: Delivery) -> str:
+        return shortened(delivery.to_email, 24)
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, delivery: Delivery) -> str:
+        return f"{timezone.localtime(delivery.created_at):%Y-%m-%d %H:%M}"
+
+    @admin.display(description="last error")
+    def error(self, delivery: Delivery) -> str:
+        return shortened(delivery.last_error, 40)
+
+    class Media:
+        css = {"all": ["css/admin-lists.css"]}
+
     def get_urls(self):
+        def viewable(view):
+            return admin_view_allowed(self, view, allowed=self.has_view_permission)
+
+        def live(view):
+            return admin_view_allowed(self, view, allowed=self.has_live_email_permission)
+
         extra = [
-            path("by-day/", self.admin_site.admin_view(self.by_day_view), name="delivery_by_day"),
-            path("outbox/", self.admin_site.admin_view(self.outbox_view), name="delivery_outbox"),
+            path("by-day/", viewable(self.by_day_view), name="delivery_by_day"),
+            path("outbox/", live(self.outbox_view), name="delivery_outbox"),
             path(
                 "outbox/<str:name>/",
-                self.admin_site.admin_view(self.outbox_message_view),
+                live(self.outbox_message_view),
                 name="delivery_outbox_message",
             ),
             path(
                 "outbox/<str:name>/html/",
-                self.admin_site.admin_view(xframe_options_sameorigin(self.outbox_html_view)),
+                live(xframe_options_sameorigin(self.outbox_html_view)),
                 name="delivery_outbox_html",
             ),
         ]
@@ -94,7 +119,9 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         return response
 
-    @admin.action(description="Resend (uncertain or failed ones; may arrive twice)")
+    @admin.action(
+        description="Resend (uncertain or failed ones; may arrive twice)", permissions=["send"]
+    )
     def resend(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse | None:
         eligible = queryset.filter(state__in=services.RESENDABLE)
         if request.POST.get("confirm") == "yes":

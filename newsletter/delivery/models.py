@@ -57,6 +57,12 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "deliveries"
+        # Granted to superusers only, unless given: a preview or an outbox message carries a
+        # reader's address and live links (preferences, data export, unsubscribe).
+        permissions = [
+            ("view_live_email", "Can view live email content (digest previews, the outbox)"),
+            ("send_email", "Can send or resend email from the admin"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "key"], name="delivery_kind_key_unique"),
         ]

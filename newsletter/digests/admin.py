@@ -8,11 +8,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from newsletter.delivery.permissions import LiveEmailPermissions
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.rendering import digest_message
 from newsletter.digests.services import digest_send_now
 from newsletter.digests.views import WEB_COPY_CSP
 from newsletter.lib import days
+from newsletter.lib.admin import admin_view_allowed, readable, shortened
 
 SEND_NOW_SAYS = {
     "sent": "sent",
@@ -30,7 +32,7 @@ SEND_NOW_SAYS = {
 
 class DigestItemInline(admin.TabularInline):
     model = DigestItem
-    fields = ["section", "rank", "paper", "score", "reasons"]
+    fields = ["section", "rank", "paper", "score", "why"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -39,10 +41,18 @@ class DigestItemInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    @admin.display(description="reasons")
+    def why(self, item: DigestItem) -> str:
+        # Matching's reasons without the highlight offsets, which mean nothing to a reader.
+        return readable(
+            [[r.get("label", ""), r.get("text", "")] for r in item.reasons if isinstance(r, dict)]
+        )
+
 
 @admin.register(Digest)
-class DigestAdmin(admin.ModelAdmin):
-    list_display = ["day", "subscriber", "papers_count", "since", "created_at", "preview"]
+class DigestAdmin(LiveEmailPermissions, admin.ModelAdmin):
+    # What fits 1,280 px beside the filters; every field is on the detail page.
+    list_display = ["day", "reader", "papers_count", "since", "preview"]
     list_filter = ["day"]
     date_hierarchy = "day"
     search_fields = ["subscriber__email"]
@@ -54,13 +64,33 @@ class DigestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def get_list_display(self, request: HttpRequest):
+        return self._without_preview(request, super().get_list_display(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return self._without_preview(request, super().get_readonly_fields(request, obj))
+
+    def _without_preview(self, request: HttpRequest, names) -> list[str]:
+        # The link is shown only to those who may open it.
+        allowed = self.has_live_email_permission(request)
+        return [name for name in names if allowed or name != "preview"]
+
+    @admin.display(description="subscriber", ordering="subscriber__email")
+    def reader(self, digest: Digest) -> str:
+        return shortened(digest.subscriber.email, 28)
+
+    class Media:
+        css = {"all": ["css/admin-lists.css"]}
+
     @admin.display(description="Preview")
     def preview(self, obj: Digest) -> str:
         url = reverse("admin:digests_digest_preview", args=[obj.pk])
         return format_html('<a href="{}">exactly as sent</a>', url)
 
     def get_urls(self):
-        preview = self.admin_site.admin_view(self.preview_view)
+        preview = admin_view_allowed(
+            self, self.preview_view, allowed=self.has_live_email_permission
+        )
         return [
             path("<int:pk>/preview/", preview, name="digests_digest_preview"),
             *super().get_urls(),
@@ -76,7 +106,10 @@ class DigestAdmin(admin.ModelAdmin):
         response["Content-Security-Policy"] = WEB_COPY_CSP
         return response
 
-    @admin.action(description="Send today's digest now (to these digests' subscribers)")
+    @admin.action(
+        description="Send today's digest now (to these digests' subscribers)",
+        permissions=["send"],
+    )
     def send_today_now(self, request: HttpRequest, queryset) -> None:
         today = days.listing_day_now()
         subscribers = {d.subscriber_id: d.subscriber for d in queryset.select_related("subscriber")}
