@@ -193,3 +193,33 @@ class ListingEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin} {self.listing_date} #{self.rank}"
+
+
+class TitleLookup(models.Model):
+    """A paper known by title alone, looked up on arXiv (and Hugging Face) for its id: when it
+    was tried, how it went, and when it may be tried again (``newsletter.papers.resolve``)."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "not tried yet"
+        FOUND = "found", "found"
+        MISS = "miss", "no paper with this title"
+        AMBIGUOUS = "ambiguous", "several papers with this title"
+        ERROR = "error", "the lookup failed"
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="title_lookup"
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Lookups that answered.")
+    tried_at = models.DateTimeField(null=True, blank=True)
+    next_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it may be tried again; empty: never."
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["next_at"]
+        indexes = [models.Index(fields=["next_at"], name="title_lookup_next_at")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id}: {self.outcome}"
