@@ -11,3 +11,4 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns about a missing root
 DELIVERY_RATE_PER_SECOND = 0  # tests that need the limit set it
 ARXIV_API_INTERVAL = 0  # tests that need the limit set it
+TITLE_LOOKUP = False  # never from a worker the tests start: the tests that look up turn it on

@@ -43,7 +43,9 @@ def ingest_runs_sweep() -> int:
 def titles_resolve_task() -> int:
     """After an ingest and from beat: look a batch of title-only papers up on arXiv, within the
     time limit (a lookup may take two fetches), then queue the next batch while any are due.
-    Returns how many were found."""
+    Returns how many were found (0 when TITLE_LOOKUP is off)."""
+    if not settings.TITLE_LOOKUP:
+        return 0
     budget = settings.CELERY_TASK_SOFT_TIME_LIMIT - 2 * settings.INGEST_FETCH_DEADLINE - 10
     result = resolve.titles_resolve(seconds=max(budget, 0))
     if result.more:

@@ -182,8 +182,9 @@ def test_a_paper_found_under_an_id_already_stored_joins_that_paper(transport):
 
 
 def test_an_ingest_of_title_only_papers_queues_the_lookup(
-    monkeypatch, django_capture_on_commit_callbacks
+    monkeypatch, settings, django_capture_on_commit_callbacks
 ):
+    settings.TITLE_LOOKUP = True
     queued = []
     monkeypatch.setattr(tasks.titles_resolve_task, "delay_on_commit", lambda: queued.append(1))
     listed = arxiv.parse(data("arxiv/lookup_hit.atom.xml"), name="feed").records
@@ -193,9 +194,14 @@ def test_an_ingest_of_title_only_papers_queues_the_lookup(
     with django_capture_on_commit_callbacks(execute=True):
         captured(MISS)
     assert queued == [1]
+    settings.TITLE_LOOKUP = False
+    with django_capture_on_commit_callbacks(execute=True):
+        captured(HIT)
+    assert queued == [1]  # turned off: never looked up
 
 
-def test_the_task_queues_the_next_batch_while_papers_are_due(monkeypatch):
+def test_the_task_queues_the_next_batch_while_papers_are_due(monkeypatch, settings):
+    settings.TITLE_LOOKUP = True
     queued = []
     monkeypatch.setattr(tasks.titles_resolve_task, "delay", lambda: queued.append(1))
     monkeypatch.setattr(
