@@ -388,6 +388,11 @@ INGEST_FETCH_DEADLINE = env_int("INGEST_FETCH_DEADLINE", 120, minimum=1, maximum
 INGEST_HTTP_RETRIES = env_int("INGEST_HTTP_RETRIES", 3, minimum=0, maximum=10)
 INGEST_HTTP_BACKOFF = env_int("INGEST_HTTP_BACKOFF", 2, minimum=0, maximum=300)
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Seconds between two calls of the arXiv API, for all workers together (newsletter.papers.resolve):
+# arXiv's terms ask for no more than one every 3 seconds.
+ARXIV_API_INTERVAL = env_int("ARXIV_API_INTERVAL", 3, minimum=3, maximum=60)
+# Off: papers known by title alone are never looked up (a machine without network, say).
+TITLE_LOOKUP = env_bool("TITLE_LOOKUP", True)
 
 # --- Subscriptions (issue 4): signed-link lifetimes and abuse limits. ---
 # Confirmation links (signup, email change) expire after this many days.

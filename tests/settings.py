@@ -20,3 +20,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise warns about a missing root
 DELIVERY_RATE_PER_SECOND = 0  # tests that need the limit set it
+ARXIV_API_INTERVAL = 0  # tests that need the limit set it
+TITLE_LOOKUP = False  # never from a worker the tests start: the tests that look up turn it on

@@ -28,7 +28,7 @@ from newsletter.digests.links import digest_token
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.selectors import digest_key_day, digest_wanted
 from newsletter.lib import emails
-from newsletter.papers.models import Paper
+from newsletter.papers.models import Paper, paper_links
 from subscriptions.models import Subscriber
 from subscriptions.tokens import Purpose, token_make
 
@@ -55,17 +55,6 @@ class Entry(NamedTuple):
     less_url: str
     html: SafeString
     text: str
-
-
-def paper_link(paper: Paper) -> str:
-    """Its Hugging Face page when it came from there, else arXiv."""
-    if paper.hf_url:
-        return paper.hf_url
-    if paper.abs_url:
-        return paper.abs_url
-    if paper.arxiv_id:
-        return f"https://arxiv.org/abs/{paper.arxiv_id}"
-    return paper.pdf_url
 
 
 def summary_of(paper: Paper) -> tuple[str, bool]:
@@ -158,12 +147,6 @@ def _meta(paper: Paper) -> str:
     return " \u00b7 ".join(p for p in parts if p)
 
 
-def _pdf_url(paper: Paper) -> str:
-    if paper.pdf_url:
-        return paper.pdf_url
-    return f"https://arxiv.org/pdf/{paper.arxiv_id}" if paper.arxiv_id else ""
-
-
 @dataclass(frozen=True)
 class _Parts:
     """What a paper shows the same way in every digest (prepared once per process and paper)."""
@@ -188,6 +171,7 @@ def _parts(paper: Paper) -> _Parts:
     # Everything the parts show (an edit in the admin need not touch ``updated_at``).
     key = (
         paper.pk,
+        paper.arxiv_id,
         paper.title,
         paper.abstract,
         paper.ai_summary,
@@ -212,18 +196,15 @@ def _parts(paper: Paper) -> _Parts:
 def _parts_make(paper: Paper) -> _Parts:
     summary, from_abstract = summary_of(paper)
     meta = _meta(paper)
+    links = paper_links(paper)
     extra = [
         (name, target)
-        for name, target in (
-            ("PDF", _pdf_url(paper)),
-            ("Code", paper.code_url),
-            ("Project", paper.project_url),
-        )
+        for name, target in (("PDF", links.pdf), ("Code", links.code), ("Project", links.project))
         if target
     ]
     return _Parts(
-        url=paper_link(paper),
-        url_html=escape(paper_link(paper)),
+        url=links.page,
+        url_html=escape(links.page),
         meta=meta,
         summary=summary,
         from_abstract=from_abstract,
@@ -300,7 +281,10 @@ def _body_make(paper: Paper, parts: _Parts, reasons: list[dict]) -> _Body:
         f'<div style="font-size:13px;">{parts.links_html}'
     )
     why = f"\n   Why: {', '.join(labels)}" if labels else ""
-    text = f"{paper.title}\n   {parts.meta}\n   {parts.url}\n\n   {parts.summary}{why}{parts.links_text}"
+    # No line for what is not known: the text part has no whitespace-only lines.
+    head = "".join(f"\n   {line}" for line in (parts.meta, parts.url) if line)
+    summary = f"\n\n   {parts.summary}" if parts.summary else ""
+    text = f"{paper.title}{head}{summary}{why}{parts.links_text}"
     return _Body(html, text, labels)
 
 

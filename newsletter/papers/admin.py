@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from newsletter.papers.models import IngestRun, ListingEntry, Paper, Source
+from newsletter.papers.models import IngestRun, ListingEntry, Paper, Source, TitleLookup
 
 
 class CategoryFilter(admin.SimpleListFilter):
@@ -81,6 +81,22 @@ class IngestRunAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         return [field.name for field in IngestRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(TitleLookup)
+class TitleLookupAdmin(admin.ModelAdmin):
+    """Papers known by title alone and their lookups on arXiv: which stay unresolved, and why."""
+
+    list_display = ["paper", "outcome", "attempts", "tried_at", "next_at"]
+    list_filter = ["outcome"]
+    search_fields = ["paper__title", "note"]
+    list_select_related = ["paper"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in TitleLookup._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
@@ -110,8 +111,10 @@ def http_get(
     session: requests.Session | None = None,
     etag: str = "",
     last_modified: str = "",
+    pace: Callable[[], object] | None = None,
 ) -> FetchResult:
     """GET ``url``, retrying timeouts, connection errors, 429 and 5xx with exponential backoff.
+    ``pace`` is called before each attempt (an upstream's shared rate limit).
 
     Sends If-None-Match / If-Modified-Since when validators are given; a 304 gives
     ``content=None``. The whole fetch (every attempt, the waits between them and reading the body)
@@ -127,13 +130,19 @@ def http_get(
             session=session or build_session(),
             deadline=deadline,
             validators=(etag, last_modified),
+            pace=pace,
         )
     finally:
         _deadline.reset(token)
 
 
 def _get(
-    url: str, *, session: requests.Session, deadline: float, validators: tuple[str, str]
+    url: str,
+    *,
+    session: requests.Session,
+    deadline: float,
+    validators: tuple[str, str],
+    pace: Callable[[], object] | None,
 ) -> FetchResult:
     etag, last_modified = validators
     headers = {"Accept-Encoding": "gzip, deflate"}
@@ -143,6 +152,8 @@ def _get(
         headers["If-Modified-Since"] = last_modified
     attempts = settings.INGEST_HTTP_RETRIES + 1
     for attempt in range(attempts):
+        if pace is not None:
+            pace()
         timeout = min(settings.INGEST_HTTP_TIMEOUT, _remaining(deadline, url))
         try:
             response = session.get(url, headers=headers, timeout=timeout, stream=True)

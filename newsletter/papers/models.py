@@ -5,9 +5,13 @@ installation upgrades with ``migrate`` alone.
 """
 
 from datetime import date
+from typing import NamedTuple
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from newsletter.lib.arxiv import arxiv_links
 
 
 class Source(models.Model):
@@ -115,8 +119,8 @@ class Paper(models.Model):
 
     @property
     def url(self) -> str:
-        """The best link to the paper: arXiv abstract, else Hugging Face, else the PDF."""
-        return self.abs_url or self.hf_url or self.pdf_url
+        """The paper's page (``paper_links``): always a real URL."""
+        return paper_links(self).page
 
     @property
     def authors_display(self) -> str:
@@ -127,6 +131,35 @@ class Paper(models.Model):
         if self.author_count:
             return f"{self.author_count} author{'s' if self.author_count != 1 else ''}"
         return ""
+
+
+class PaperLinks(NamedTuple):
+    """Where a paper links: ``page`` is always a real URL; the others are "" when unknown."""
+
+    page: str
+    pdf: str
+    code: str
+    project: str
+
+
+def paper_links(paper: Paper) -> PaperLinks:
+    """The one rule for a paper's links, in the email, the web copy, the home page and the
+    admin: its Hugging Face page when it came from there, else its arXiv abstract page, else its
+    PDF or project page. A paper known by title alone (until a lookup finds its arXiv id, or
+    when none does) links to arXiv's search for its title. The PDF is arXiv's when the id is known."""
+    arxiv_abs, arxiv_pdf = arxiv_links(paper.arxiv_id) if paper.arxiv_id else ("", "")
+    page = paper.hf_url or paper.abs_url or arxiv_abs or paper.pdf_url or paper.project_url
+    return PaperLinks(
+        page=page or title_search_url(paper.title),
+        pdf=paper.pdf_url or arxiv_pdf,
+        code=paper.code_url,
+        project=paper.project_url,
+    )
+
+
+def title_search_url(title: str) -> str:
+    """arXiv's search for papers of this title."""
+    return "https://arxiv.org/search/?" + urlencode({"query": title, "searchtype": "title"})
 
 
 class IngestRun(models.Model):
@@ -193,3 +226,33 @@ class ListingEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin} {self.listing_date} #{self.rank}"
+
+
+class TitleLookup(models.Model):
+    """A paper known by title alone, looked up on arXiv (and Hugging Face) for its id: when it
+    was tried, how it went, and when it may be tried again (``newsletter.papers.resolve``)."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "not tried yet"
+        FOUND = "found", "found"
+        MISS = "miss", "no paper with this title"
+        AMBIGUOUS = "ambiguous", "several papers with this title"
+        ERROR = "error", "the lookup failed"
+
+    paper = models.OneToOneField(
+        Paper, on_delete=models.CASCADE, primary_key=True, related_name="title_lookup"
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Lookups that answered.")
+    tried_at = models.DateTimeField(null=True, blank=True)
+    next_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it may be tried again; empty: never."
+    )
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["next_at"]
+        indexes = [models.Index(fields=["next_at"], name="title_lookup_next_at")]
+
+    def __str__(self) -> str:
+        return f"{self.paper_id}: {self.outcome}"

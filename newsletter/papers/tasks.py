@@ -4,9 +4,11 @@ before the papers app existed, so existing PeriodicTask rows keep working."""
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from newsletter.lib import days
-from newsletter.papers import daily, sweep
+from newsletter.papers import daily, resolve, sweep
 
 
 @shared_task(name="newsletter.ingest_source")
@@ -36,3 +38,17 @@ def ingest_runs_sweep() -> int:
         dispatch=lambda source_id, day: ingest_source.delay_on_commit(source_id, day.isoformat())
     )
     return len(result.requeued)
+
+
+@shared_task(name="newsletter.papers.titles_resolve")
+def titles_resolve_task() -> int:
+    """After an ingest and from beat: look a batch of title-only papers up on arXiv, within the
+    time limit (a lookup may take two fetches), then queue the next batch while any are due.
+    Returns how many were found (0 when TITLE_LOOKUP is off)."""
+    if not settings.TITLE_LOOKUP:
+        return 0
+    budget = settings.CELERY_TASK_SOFT_TIME_LIMIT - 2 * settings.INGEST_FETCH_DEADLINE - 10
+    result = resolve.titles_resolve(seconds=max(budget, 0))
+    if result.more:
+        titles_resolve_task.delay()
+    return result.found

@@ -3,17 +3,20 @@
 ``papers_upsert`` stores records with a handful of bulk queries: one Paper per arXiv id, else per
 title key (``title_key``: robust to how listings render LaTeX); a later, richer record fills gaps and
 never erases what is known, and a record with an arXiv id joins the paper known by its title alone.
-After commit, ``papers_stored`` names the papers that are new or changed.
+``paper_resolve`` gives a paper known by title alone the arXiv id a lookup found, merging it into
+the paper of that id when there is one. After commit, ``papers_stored`` names the papers that are
+new or changed.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from newsletter.papers.models import IngestRun, ListingEntry, Paper, Source
@@ -130,6 +133,72 @@ def _upsert(
     if stored:
         transaction.on_commit(lambda: papers_stored.send(sender=Paper, paper_ids=stored))
     return counts
+
+
+def paper_resolve(*, paper_id: int, record: PaperRecord) -> Paper | None:
+    """Give the title-only paper ``paper_id`` what ``record`` (a lookup's answer, with an arXiv
+    id) says. When a paper of that id exists, the title-only one joins it (one paper once): its
+    listings, digest items and votes move over and it is deleted. Returns the paper that now holds
+    the id, or None when ``paper_id`` is gone or has an id by now (a listing gave it one)."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _resolve(paper_id, record)
+        except IntegrityError:
+            if attempt + 1 == _ATTEMPTS:
+                raise
+            logger.info("paper_resolve: concurrent insert of %s, retrying", record.arxiv_id)
+    raise AssertionError("unreachable")
+
+
+def _resolve(paper_id: int, record: PaperRecord) -> Paper | None:
+    papers = Paper.objects.select_for_update().order_by("pk")
+    paper = papers.filter(pk=paper_id, arxiv_id__isnull=True).first()
+    if paper is None:
+        return None
+    twin = papers.filter(arxiv_id=record.arxiv_id).first()
+    survivor = twin or paper
+    if twin is not None:
+        _merge(twin, _as_record(paper))
+        twin.first_seen = min(twin.first_seen, paper.first_seen)
+        _references_move(paper, twin)
+        paper.delete()
+    _merge(survivor, record)
+    survivor.updated_at = timezone.now()
+    survivor.save()
+    transaction.on_commit(lambda: papers_stored.send(sender=Paper, paper_ids=[survivor.pk]))
+    return survivor
+
+
+def _as_record(paper: Paper) -> PaperRecord:
+    """What ``paper`` knows, as a record another paper can be filled from."""
+    values = {f.name: getattr(paper, f.name) for f in dataclasses.fields(PaperRecord)}
+    for name in ("authors", "categories", "ai_keywords"):
+        values[name] = tuple(values[name] or ())
+    return PaperRecord(**{**values, "arxiv_id": paper.arxiv_id or ""})
+
+
+def _references_move(loser: Paper, survivor: Paper) -> None:
+    """Every row pointing at ``loser`` points at ``survivor`` instead; a row that would repeat
+    one of the survivor's (the same listing, digest or vote) is deleted with the loser."""
+    for relation in Paper._meta.related_objects:
+        model, name = relation.related_model, relation.field.name
+        rows = model._base_manager.filter(**{name: loser})
+        for fields in _unique_sets(model, name):
+            others = {f: models.OuterRef(f) for f in fields if f != name}
+            twin_rows = model._base_manager.filter(**{name: survivor}, **others)
+            rows.filter(models.Exists(twin_rows)).delete()
+        rows.update(**{name: survivor})
+
+
+def _unique_sets(model: type[models.Model], name: str) -> list[tuple[str, ...]]:
+    """The unique field sets of ``model`` that hold ``name`` (constraints' conditions ignored:
+    a row they would not count is dropped only when it repeats one of the survivor's)."""
+    meta = model._meta
+    sets = [(name,)] if meta.get_field(name).unique else []
+    sets += [tuple(f) for f in meta.unique_together]
+    sets += [tuple(c.fields) for c in meta.constraints if getattr(c, "fields", None)]
+    return [s for s in sets if name in s]
 
 
 def _existing(

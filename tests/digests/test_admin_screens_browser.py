@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from newsletter.delivery.models import Delivery
-from newsletter.digests.models import DailyRun, Digest
+from newsletter.daily.models import DailyRun
+from newsletter.digests.models import Digest
 from newsletter.papers.models import IngestRun, Source
 from subscriptions.models import Subscriber
 from tests.browser import SCREENSHOTS, chromium

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from newsletter.papers.ingest import listing_ingest, papers_upsert
-from newsletter.papers.models import IngestRun, ListingEntry, Paper
+from newsletter.papers.models import IngestRun, ListingEntry, Paper, paper_links
 from newsletter.papers.selectors import recent_papers
 from newsletter.papers.sources import PaperRecord, SourceError
 
@@ -207,3 +207,14 @@ def test_recent_papers_are_the_latest_listed_first():
 def test_titles_made_only_of_punctuation_do_not_collapse_into_one_paper():
     upsert(PaperRecord(title="???"), PaperRecord(title="!!!"), PaperRecord(title="? ? ?"))
     assert Paper.objects.count() == 3
+
+
+def test_a_paper_known_by_title_alone_links_to_the_arxiv_search_for_its_title():
+    links = paper_links(Paper(title="Pointer Networks & more"))
+    assert (
+        links.page == "https://arxiv.org/search/?query=Pointer+Networks+%26+more&searchtype=title"
+    )
+    assert (links.pdf, links.code, links.project) == ("", "", "")
+    by_id = paper_links(Paper(title="Pointer Networks", arxiv_id="1506.03134"))
+    assert by_id.page == "https://arxiv.org/abs/1506.03134"
+    assert by_id.pdf == "https://arxiv.org/pdf/1506.03134"
