@@ -531,19 +531,18 @@ def _phrase_mask(day: Day, profiles: list[Profile], kind: str) -> np.ndarray:
     """(profiles x papers) True where one of a profile's exclusions (``kind`` "exclusions") is in
     the title or abstract, or one of its keywords ("keywords") in the title."""
     mask = np.zeros((len(profiles), len(day.papers)), dtype=bool)
-    phrases: dict[tuple[str, ...], list[int]] = defaultdict(list)
     key_of, papers_of = (
         (text.phrase_key, _phrase_papers)
         if kind == "exclusions"
         else (text.phrase_forms, _title_phrase_papers)
     )
+    readers: dict[str, list[int]] = defaultdict(list)  # each term's profiles, then its papers
     for row, profile in enumerate(profiles):
         for term in getattr(profile, kind):
-            key = key_of(term)
-            if key:
-                phrases[key].append(row)
-    for key, rows in phrases.items():
-        cols = papers_of(day, key)
+            readers[term].append(row)
+    for term, rows in readers.items():
+        key = key_of(term)
+        cols = papers_of(day, key) if key else ()
         if cols:
             mask[np.ix_(rows, cols)] = True
     return mask
