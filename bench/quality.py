@@ -413,6 +413,40 @@ def calibrate(evaluation: Evaluation, params: engine.Params) -> None:
         print(f"  {t:.2f}: precision {prec:.3f}, {len(above) / n_profile_days:.1f} per profile-day")
 
 
+def threshold_volume(evaluation: Evaluation, params: engine.Params) -> None:
+    """Print what the shipped threshold lets through (before the max_papers cap): papers per
+    profile and day and their precision, and how many of them only a keyword in the title brings
+    (the title-phrase rule, ``engine.TITLE_PHRASE_GAP``): it must not flood a digest."""
+    passed, by_phrase = [], []
+    for _, cat, profile in evaluation.profile_sets():
+        vector = evaluation.base_vector(profile)
+        for day in evaluation.days:
+            cols, _, df, n_docs, _, day_obj = evaluation.day_data(day)
+            scores = engine.day_scores(
+                day=day_obj if vector is not None else replace(day_obj, vectors=None),
+                profiles=[profile],
+                profile_vectors=None if vector is None else vector[None, :],
+                df=df,
+                n_docs=n_docs,
+                already_sent={},
+                params=params,
+            )
+            before = scores.title_share[0] >= params.min_lex
+            if scores.cosine is not None:
+                before |= scores.cosine[0] >= params.min_cosine
+            for c in np.flatnonzero(scores.eligible[0]):
+                passed.append(cat in evaluation.rows[cols[c]]["cats"])
+                if not before[c]:
+                    by_phrase.append(passed[-1])
+    n = len(evaluation.profile_sets()) * len(evaluation.days)
+    print(
+        f"\nthreshold: {len(passed) / n:.2f} papers per profile-day pass it, precision "
+        f"{np.mean(passed) if passed else float('nan'):.3f}; of them {len(by_phrase) / n:.2f} only "
+        f"by a keyword in the title (gap {engine.TITLE_PHRASE_GAP}), precision "
+        f"{np.mean(by_phrase) if by_phrase else float('nan'):.3f}"
+    )
+
+
 def table(results, methods, names) -> None:
     labels = list(next(iter(results.values())))
     print(f"{'profile':<18}" + "".join(f"{names[m]:>20}" for m in methods))
@@ -478,6 +512,7 @@ def main() -> None:
         f"{sum(len(evaluation.by_day[d]) for d in evaluation.days)} papers); model {args.model.name}\n"
     )
     table(results, methods, names)
+    threshold_volume(evaluation, params)
     print("\nAverage precision on interest_labels (free-text interests, human labels)")
     ap = evaluation.label_ap(params)
     keys = list(ap["tfidf"])

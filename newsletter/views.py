@@ -1,7 +1,7 @@
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from newsletter.health import health_status
 from newsletter.papers.selectors import recent_papers
@@ -10,6 +10,7 @@ from subscriptions.views import signup
 SAMPLE_PAPERS_CACHE_KEY = "home:sample-papers"
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def home(request: HttpRequest) -> HttpResponse:
     """What the newsletter is, a sample of the latest listed papers, and the signup form."""
     # Every visitor sees the same sample: cached briefly.

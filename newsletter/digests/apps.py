@@ -11,5 +11,9 @@ class DigestsConfig(AppConfig):
         # The delivery ledger looks the "digest" builder up at send time; it never imports us.
         from newsletter.delivery.registry import register_builder
         from newsletter.digests.rendering import digest_message_build, digests_prepare
+        from newsletter.digests.selectors import digest_paper_shown
+        from newsletter.matching.services import paper_shown_register
 
         register_builder("digest", digest_message_build, active_only=True, prepare=digests_prepare)
+        # Votes ("more / less like this") count only for papers the reader was shown.
+        paper_shown_register(digest_paper_shown)

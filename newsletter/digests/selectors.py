@@ -15,7 +15,7 @@ from datetime import date, datetime
 from django.db.models import Q, QuerySet
 
 from newsletter.delivery.models import Delivery
-from newsletter.digests.models import Digest
+from newsletter.digests.models import Digest, DigestItem
 from newsletter.lib import days
 from subscriptions.models import Subscriber
 
@@ -59,6 +59,13 @@ def digests_wanted(*, day: date) -> QuerySet[Digest]:
     return Digest.objects.filter(day=day).filter(
         Q(papers_count__gt=0) | Q(subscriber__quiet_day_note=True)
     )
+
+
+def digest_paper_shown(*, subscriber_id: int, paper_id: int) -> bool:
+    """Whether the paper is in one of the subscriber's digests (their email and its web copy)."""
+    return DigestItem.objects.filter(
+        digest__subscriber_id=subscriber_id, paper_id=paper_id
+    ).exists()
 
 
 # --- Who is due -------------------------------------------------------------------------------

@@ -11,8 +11,12 @@ Score of paper p for subscriber s (weights chosen on the dev split, see ``bench/
 
 ``z`` standardises a subscriber's scores over the day's candidates ("normalised per day"), so the
 two signals mix on one scale whatever the day holds. Whether a paper is picked at all is decided on
-absolute evidence, which a quiet day does not have: its cosine to the profile, or a keyword found
-in its title. Hard rules come last: an excluded term removes a paper, a paper already sent never
+absolute evidence, which a quiet day does not have: its cosine to the profile, or enough of the
+query's weight in its title, or one of the reader's own keywords literally in its title: the
+keyword's words as written (case, hyphens, stop words and a plural -s aside, not stems), in that
+order, with at most ``TITLE_PHRASE_GAP`` other words between neighbours. So "mixture of experts" is
+in "Mixture of Modality-Aware Experts" and in "Mixture-of-Experts", not in "Experts in a Mixture";
+"accessibility" is not in "Access Control". Hard rules come last: an excluded term removes a paper, a paper already sent never
 comes again, a followed author always qualifies.
 """
 
@@ -38,6 +42,7 @@ BIGRAM_WEIGHT = 1.0
 UNIGRAM_IN_PHRASE_WEIGHT = 0.5
 TOPIC_WEIGHT = 0.5  # a topic's curated phrases count half as much as the reader's own keywords
 CHUNK = 10_000
+TITLE_PHRASE_GAP = 2  # words a title may put between a keyword's words (a hyphenated modifier)
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,9 @@ class Day:
     title: Postings | None = None
     stem_rows: dict[str, set[int]] | None = None  # stem -> papers holding it (see _hits)
     hits: dict[tuple, dict[int, Reason]] = field(default_factory=dict)  # see _hits
+    title_forms: list[dict[str, list[int]]] | None = None  # see _title_phrase_papers
+    title_form_rows: dict[str, list[int]] | None = None  # word form -> papers with it in the title
+    title_phrases: dict[tuple[str, ...], list[int]] = field(default_factory=dict)
 
     def index(self, row: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
         """Stem positions in the title and abstract of a paper (built on first use)."""
@@ -497,19 +505,44 @@ def _phrase_papers(day: Day, key: tuple[str, ...]) -> list[int]:
     return day.phrase_papers[key]
 
 
-def _exclusion_mask(day: Day, profiles: list[Profile]) -> np.ndarray:
-    """(profiles x papers) True where an excluded term appears in the title or abstract."""
+def _title_phrase_papers(day: Day, key: tuple[str, ...]) -> list[int]:
+    """The day's papers whose title holds the keyword ``key`` (its ``text.phrase_forms``), words
+    between allowed up to ``TITLE_PHRASE_GAP`` (cached for the day)."""
+    if day.title_forms is None:
+        day.title_forms = [
+            text.form_positions(p.title, t)
+            for p, t in zip(day.papers, day.title_tokens, strict=True)
+        ]
+        rows: dict[str, list[int]] = defaultdict(list)
+        for row, forms in enumerate(day.title_forms):
+            for form in forms:
+                rows[form].append(row)
+        day.title_form_rows = dict(rows)
+    if key not in day.title_phrases:
+        day.title_phrases[key] = [
+            row
+            for row in day.title_form_rows.get(key[0], ())
+            if text.phrase_within(key, day.title_forms[row], TITLE_PHRASE_GAP)
+        ]
+    return day.title_phrases[key]
+
+
+def _phrase_mask(day: Day, profiles: list[Profile], kind: str) -> np.ndarray:
+    """(profiles x papers) True where one of a profile's exclusions (``kind`` "exclusions") is in
+    the title or abstract, or one of its keywords ("keywords") in the title."""
     mask = np.zeros((len(profiles), len(day.papers)), dtype=bool)
-    phrases: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    key_of, papers_of = (
+        (text.phrase_key, _phrase_papers)
+        if kind == "exclusions"
+        else (text.phrase_forms, _title_phrase_papers)
+    )
+    readers: dict[str, list[int]] = defaultdict(list)  # each term's profiles, then its papers
     for row, profile in enumerate(profiles):
-        for term in profile.exclusions:
-            key = text.phrase_key(term)
-            if key:
-                phrases[key].append(row)
-    if not phrases:
-        return mask
-    for key, rows in phrases.items():
-        cols = _phrase_papers(day, key)
+        for term in getattr(profile, kind):
+            readers[term].append(row)
+    for term, rows in readers.items():
+        key = key_of(term)
+        cols = papers_of(day, key) if key else ()
         if cols:
             mask[np.ix_(rows, cols)] = True
     return mask
@@ -598,10 +631,11 @@ def day_scores(
     else:
         rank = _zscore(lexical, params.z_floor)
         eligible = title_share >= params.min_lex
+    eligible |= _phrase_mask(day, profiles, "keywords")
     rank += params.w_cat * _category_matrix(day, profiles)
     rank += params.w_pop * _popularity(day)
 
-    blocked = _exclusion_mask(day, profiles)
+    blocked = _phrase_mask(day, profiles, "exclusions")
     followed = np.zeros((n_s, n_p), dtype=bool)
     columns = {sent_key(p.arxiv_id, p.id): col for col, p in enumerate(day.papers)}
     day_ids = set(columns)

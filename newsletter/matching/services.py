@@ -29,7 +29,7 @@ import gc
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -777,6 +777,23 @@ def vote_record(*, subscriber: Subscriber, paper: Paper, direction: str) -> Vote
         subscriber=subscriber, paper=paper, defaults={"direction": direction}
     )
     return vote
+
+
+# Whether a subscriber was shown a paper (in a digest, so in its web copy too) is the digests
+# app's knowledge, and matching may not import digests: digests registers the check when it loads
+# (``DigestsConfig.ready``), as it registers its builder with delivery. Until then: nothing was.
+ShownCheck = Callable[..., bool]
+_paper_shown: list[ShownCheck] = [lambda *, subscriber_id, paper_id: False]
+
+
+def paper_shown_register(check: ShownCheck) -> None:
+    """Make ``check(subscriber_id=..., paper_id=...) -> bool`` the answer of ``paper_shown``."""
+    _paper_shown[0] = check
+
+
+def paper_shown(*, subscriber_id: int, paper_id: int) -> bool:
+    """Whether the subscriber was sent (or shown) the paper: only then may they vote on it."""
+    return _paper_shown[0](subscriber_id=subscriber_id, paper_id=paper_id)
 
 
 def feedback_url(*, subscriber: Subscriber, paper_id: int, direction: str) -> str:

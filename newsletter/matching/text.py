@@ -106,6 +106,40 @@ def phrase_spans(
     return spans
 
 
+def word_form(word: str) -> str:
+    """A word as written, up to case and a plural -s ("Experts" is "expert", "LLMs" is "llm";
+    "accessibility" stays itself, where its stem would be "access")."""
+    word = word.lower()
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+@lru_cache(maxsize=100_000)
+def phrase_forms(phrase: str) -> tuple[str, ...]:
+    """A keyword's words as written (``word_form``), stop words left out."""
+    words = (m.group() for m in _WORD.finditer(phrase))
+    return tuple(word_form(w) for w in words if w.lower() not in STOP_WORDS)
+
+
+def form_positions(text: str, tokens: list[Token]) -> dict[str, list[int]]:
+    """Where each word form occurs among a text's ``tokens``: ``positions`` for ``word_form``."""
+    index: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        index.setdefault(word_form(text[token.start : token.end]), []).append(i)
+    return index
+
+
+def phrase_within(key: tuple[str, ...], index: dict[str, list[int]], gap: int) -> bool:
+    """Whether the phrase ``key`` occurs in a text (``index``: its ``positions`` or
+    ``form_positions``): its words in order, at most ``gap`` other words between neighbours ("mixture of experts" in "Mixture of
+    Modality-Aware Experts" with a gap of 2)."""
+    if not key:
+        return False
+    frontier = index.get(key[0], [])
+    for stem in key[1:]:
+        frontier = [p for p in index.get(stem, ()) if any(0 < p - f <= gap + 1 for f in frontier)]
+    return bool(frontier)
+
+
 def author_key(name: str) -> str:
     """A person's name as a comparable key: no accents, case, punctuation or extra spaces."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()

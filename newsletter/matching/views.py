@@ -1,4 +1,5 @@
-"""The "more like this / less like this" page opened from a digest. GET shows, POST records."""
+"""The "more like this / less like this" page opened from a digest. GET (and HEAD) shows, POST
+records; only for a paper that reader was shown (``services.paper_shown``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from subscriptions.tokens import Purpose
 from subscriptions.views import with_token
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @with_token(Purpose.FEEDBACK)
 def feedback(
     request: HttpRequest, subscriber: Subscriber, token: str, paper_id: int, direction: str
@@ -22,8 +23,9 @@ def feedback(
     if direction not in Vote.Direction.values:
         raise Http404("Unknown feedback.")
     paper = Paper.objects.filter(pk=paper_id).first()
-    if paper is None:
-        raise Http404("Unknown paper.")
+    if paper is None or not services.paper_shown(subscriber_id=subscriber.pk, paper_id=paper.pk):
+        # A forged or mistyped paper id: a page that says so, and no vote.
+        return render(request, "matching/feedback.html", {"not_shown": True}, status=404)
     recorded = False
     if request.method == "POST":
         services.vote_record(subscriber=subscriber, paper=paper, direction=direction)

@@ -20,9 +20,12 @@ class IngestResult:
     counts: IngestCounts = field(default_factory=IngestCounts)
     refused: list[SourceError] = field(default_factory=list)
     run_id: int | None = None
+    listing_date: date | None = None  # the day its entries were filed under
 
     def line(self) -> str:
-        return self.counts.line(self.input)
+        """``<input>: N new, M updated, K unchanged (listing day YYYY-MM-DD)``."""
+        line = self.counts.line(self.input)
+        return f"{line} (listing day {self.listing_date})" if self.listing_date else line
 
 
 def listing_ingest(
@@ -76,7 +79,7 @@ def listing_store(
     """Store a parsed listing, recording an IngestRun (unless ``dry_run``). Entries are filed
     under ``origin``, by default the file's name or the URL."""
     day = listing.listing_date or today
-    result = IngestResult(input=listing.name, refused=list(listing.problems))
+    result = IngestResult(input=listing.name, refused=list(listing.problems), listing_date=day)
     origin = origin or _origin_of(listing.name)
     with transaction.atomic():
         run = None

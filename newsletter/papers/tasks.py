@@ -5,7 +5,6 @@ from datetime import date
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
 
 from newsletter.lib import days
 from newsletter.papers import daily, resolve, sweep

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from newsletter.digests import services
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.services import digests_build, digests_enqueue
 from newsletter.matching.services import rankings_for_day
+from newsletter.papers.ingest import listing_ingest
 from subscriptions.models import Interest
 from tests.digests.conftest import DAY1, DAY2
 
@@ -174,3 +176,19 @@ def test_queueing_and_sending_a_batch_costs_one_query_per_email_and_a_fixed_few(
     # list, the last email's outcome and the readers' "last emailed" time.
     assert many[1] - few[1] == 27
     assert few[1] - 3 == 8
+
+
+def test_a_paper_with_one_of_the_readers_keywords_in_its_title_is_a_pick_not_trending(reader):
+    """The sample Hugging Face capture: "MoMa: ... with Mixture of Modality-Aware Experts" for a
+    reader of "mixture of experts" among other interests, who saw it only under "Trending"."""
+    day = date(2024, 8, 1)
+    capture = (
+        Path(__file__).resolve().parent.parent / "data" / "hf" / f"daily_papers_page_{day}.html"
+    )
+    listing_ingest(data=capture.read_bytes(), name=capture.name, listing_date=day, today=day)
+    subscriber = reader(
+        keywords=["mixture of experts", "reinforcement learning", "diffusion models"]
+    )
+    [digest] = digests_build(day=day, subscriber_ids=[subscriber.pk])
+    assert _papers(digest)[0].startswith("MoMa: Efficient Early-Fusion Pre-training")
+    assert not any(title.startswith("MoMa") for title in _papers(digest, "trending"))

@@ -253,3 +253,43 @@ def test_upvotes_break_ties_but_never_bring_in_an_off_topic_paper(day):
     order = [p.paper_id for p in picks]
     assert order.index(99) < order.index(5)  # the same paper, more upvotes: first
     assert 3 not in order  # lattice signatures, however popular
+
+
+def _title_picks(titles: list[str], reader: engine.Profile, **options) -> list[int]:
+    """Picks without a model: only the lexical evidence counts."""
+    papers = [engine.PaperDoc(n, None, title, "") for n, title in enumerate(titles)]
+    df, n = engine.document_frequencies(engine.paper_terms(p.title, p.abstract) for p in papers)
+    ranked = engine.rank(
+        papers=papers,
+        paper_vectors=None,
+        profiles=[reader],
+        profile_vectors=None,
+        df=df,
+        n_docs=n,
+        **options,
+    )
+    return [p.paper_id for p in ranked[reader.subscriber_id]]
+
+
+def test_a_title_with_one_of_the_readers_keywords_in_it_is_a_pick_however_many_they_have():
+    """The words as written, in order, a hyphenated modifier between them; not reversed, not a
+    mere shared stem ("accessibility" is not "Access")."""
+    titles = [
+        "MoMa: Efficient Early-Fusion Pre-training with Mixture of Modality-Aware Experts",
+        "Experts in a Mixture of Opinions",
+        "Open Access Control for Agents",
+        "Sparse Mixture-of-Experts Routing",
+    ]
+    reader = engine.Profile(
+        1, keywords=("mixture of experts", "reinforcement learning", "accessibility")
+    )
+    assert sorted(_title_picks(titles, reader)) == [0, 3]
+
+
+def test_an_exclusion_or_an_earlier_digest_still_rules_a_title_keyword_out():
+    titles = ["Mixture of Modality-Aware Experts", "Mixture-of-Experts for Early Fusion"]
+    reader = engine.Profile(
+        1, keywords=("mixture of experts", "reinforcement learning"), exclusions=("early fusion",)
+    )
+    assert _title_picks(titles, reader) == [0]
+    assert _title_picks(titles, reader, already_sent={1: {"paper:0"}}) == []

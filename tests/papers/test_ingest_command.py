@@ -54,22 +54,22 @@ def test_the_three_captures_hold_290_distinct_papers_and_a_second_run_adds_none(
 
 
 @pytest.mark.parametrize(
-    ("path", "papers"),
+    ("path", "papers", "day"),
     [
-        ("hf/daily_papers_page_2024-08-01.html", 13),
-        ("hf/api_daily_papers_2024-10-25.json", 4),
-        ("hf/paper_page_2509.24002.html", 1),
-        ("arxiv/api_query_100_entries.atom.xml", 100),
-        ("arxiv/api_2016_format_10_entries.atom.xml", 10),
-        ("arxiv/api_old_style_id.atom.xml", 1),
-        ("arxiv/api_empty_result.atom.xml", 0),
+        ("hf/daily_papers_page_2024-08-01.html", 13, "2024-08-01"),
+        ("hf/api_daily_papers_2024-10-25.json", 4, "2024-10-25"),
+        ("hf/paper_page_2509.24002.html", 1, "2025-10-01"),
+        ("arxiv/api_query_100_entries.atom.xml", 100, "2026-04-12"),
+        ("arxiv/api_2016_format_10_entries.atom.xml", 10, "2016-10-09"),
+        ("arxiv/api_old_style_id.atom.xml", 1, "2026-05-11"),
+        ("arxiv/api_empty_result.atom.xml", 0, "2026-04-12"),
     ],
 )
-def test_each_fixture_gives_the_papers_it_contains_once(path, papers):
+def test_each_fixture_gives_the_papers_it_contains_once_under_the_day_it_shows(path, papers, day):
     lines, _ = ingest(str(DATA / path))
-    assert lines == [f"{DATA / path}: {papers} new, 0 updated, 0 unchanged"]
+    assert lines == [f"{DATA / path}: {papers} new, 0 updated, 0 unchanged (listing day {day})"]
     again, _ = ingest(str(DATA / path))
-    assert again == [f"{DATA / path}: 0 new, 0 updated, {papers} unchanged"]
+    assert again == [f"{DATA / path}: 0 new, 0 updated, {papers} unchanged (listing day {day})"]
     assert Paper.objects.count() == papers
 
 
@@ -95,7 +95,10 @@ def test_good_inputs_are_stored_even_when_another_input_is_refused(tmp_path):
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError, match="1 input"):
         call_command("ingest", str(folder), stdout=out, stderr=err)
-    assert out.getvalue() == f"{folder / 'a.json'}: 4 new, 0 updated, 0 unchanged\n"
+    assert (
+        out.getvalue()
+        == f"{folder / 'a.json'}: 4 new, 0 updated, 0 unchanged (listing day 2024-10-25)\n"
+    )
     assert "b.bin: binary data" in err.getvalue()
     assert Paper.objects.count() == 4
 
@@ -105,6 +108,7 @@ def test_date_and_dry_run_options():
         str(DATA / "hf/api_daily_papers_2024-10-25.json"), "--date", "2024-10-26", "--dry-run"
     )
     assert counts(lines) == [(4, 0, 0)]
+    assert lines[0].endswith("(listing day 2024-10-26)")
     assert Paper.objects.count() == 0
     ingest(str(DATA / "hf/api_daily_papers_2024-10-25.json"), "--date", "2024-10-26")
     assert set(ListingEntry.objects.values_list("listing_date", flat=True)) == {
@@ -126,7 +130,7 @@ def test_it_ingests_a_url_through_the_http_seam(transport):
     url = "https://huggingface.co/api/daily_papers?date=2024-10-25"
     transport.add(url, Reply(body=(DATA / "hf/api_daily_papers_2024-10-25.json").read_bytes()))
     lines, _ = ingest(url)
-    assert lines == [f"{url}: 4 new, 0 updated, 0 unchanged"]
+    assert lines == [f"{url}: 4 new, 0 updated, 0 unchanged (listing day 2024-10-25)"]
     assert transport.requests[0].headers["User-Agent"].startswith("DailyPapersDigest/")
 
 
@@ -205,8 +209,8 @@ def test_a_file_name_that_is_not_utf8_is_ingested_under_a_printable_name(tmp_pat
     shutil.copy(DATA / "arxiv/api_old_style_id.atom.xml", folder / "z.xml")
     lines, err = ingest(str(folder))
     assert lines == [
-        f"{folder}/caf\ufffd.json: 4 new, 0 updated, 0 unchanged",
-        f"{folder}/z.xml: 1 new, 0 updated, 0 unchanged",
+        f"{folder}/caf\ufffd.json: 4 new, 0 updated, 0 unchanged (listing day 2024-10-25)",
+        f"{folder}/z.xml: 1 new, 0 updated, 0 unchanged (listing day 2026-05-11)",
     ]
     assert err == ""
     assert set(ListingEntry.objects.values_list("origin", flat=True)) == {"caf\ufffd.json", "z.xml"}
@@ -232,7 +236,10 @@ def test_an_unexpected_error_fails_that_input_and_the_others_are_still_ingested(
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError, match=r"1 input\(s\) not ingested: .*a\.json: unexpected"):
         call_command("ingest", str(folder), stdout=out, stderr=err)
-    assert out.getvalue() == f"{folder / 'b.xml'}: 1 new, 0 updated, 0 unchanged\n"
+    assert (
+        out.getvalue()
+        == f"{folder / 'b.xml'}: 1 new, 0 updated, 0 unchanged (listing day 2026-05-11)\n"
+    )
     assert "a.json: unexpected RuntimeError: disk on fire" in err.getvalue()
     assert Paper.objects.count() == 1
 

@@ -24,8 +24,8 @@ class Command(BaseCommand):
     help = (
         "Ingest daily paper listings (Hugging Face page or API JSON, arXiv Atom/RSS, text "
         "captures) from files, directories and URLs, or with --sources every enabled Source "
-        "(what the daily beat entry runs). Prints '<input>: N new, M updated, K unchanged' per "
-        "input; fails naming any input that is not a listing."
+        "(what the daily beat entry runs). Prints '<input>: N new, M updated, K unchanged "
+        "(listing day YYYY-MM-DD)' per input; fails naming any input that is not a listing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
