@@ -23,8 +23,8 @@ from django.urls import URLPattern, URLResolver
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, PeriodicTask, SolarSchedule
 
-from newsletter.delivery.models import Delivery, TrackingEvent
 from newsletter.daily.models import DailyRun
+from newsletter.delivery.models import Delivery, TrackingEvent
 from newsletter.digests.services import digests_build
 from newsletter.matching.models import PaperVector, SubscriberProfile, Vote
 from newsletter.models import Heartbeat

@@ -6,10 +6,7 @@ import sys
 from newsletter import runner
 from tests.helpers import ROOT, process_env
 
-SHOW = (
-    "import django; django.setup(); from django.conf import settings; "
-    "print(settings.SITE_URL)"
-)
+SHOW = "import django; django.setup(); from django.conf import settings; print(settings.SITE_URL)"
 
 
 def _site_url(env: dict) -> str:

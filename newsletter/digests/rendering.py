@@ -216,7 +216,7 @@ def _parts_make(paper: Paper) -> _Parts:
         ),
         links_text="".join(f"\n   {name}: {target}" for name, target in extra),
         compact_html=(
-            f'\n<div style="font-weight:700;margin:0 0 2px;"><a href="{escape(paper_link(paper))}">'
+            f'\n<div style="font-weight:700;margin:0 0 2px;"><a href="{escape(links.page)}">'
             f"{escape(_shorten(paper.title, 2 * COMPACT_CHARS))}</a></div>\n"
             f'<div style="font-size:13px;">{escape(_shorten(meta, COMPACT_CHARS))}<br>'
             f"{escape(_shorten(summary, COMPACT_CHARS))}<br>\n"

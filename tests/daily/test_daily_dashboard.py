@@ -9,10 +9,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from newsletter.daily.dashboard import dashboard_context, svg_bars
+from newsletter.daily.dashboard import dashboard_context, ingest_warnings, svg_bars, svg_lines
 from newsletter.daily.models import DailyRun
 from newsletter.delivery.models import Delivery, TrackingEvent
-from newsletter.daily.dashboard import ingest_warnings, svg_lines
 from newsletter.papers.models import IngestRun, Source
 from subscriptions.models import Subscriber, Topic
 

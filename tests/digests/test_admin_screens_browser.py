@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from newsletter.delivery.models import Delivery
 from newsletter.daily.models import DailyRun
+from newsletter.delivery.models import Delivery
 from newsletter.digests.models import Digest
 from newsletter.papers.models import IngestRun, Source
 from subscriptions.models import Subscriber
