@@ -38,11 +38,21 @@ def public_url(*, host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
+def site_url_record(*, host: str, port: int) -> str:
+    """The SITE_URL of this installation while it runs here: SITE_URL when set, else this
+    server's address, written to VAR_DIR/site_url so commands run beside it use it too."""
+    url = os.environ.get("SITE_URL") or public_url(host=host, port=port)
+    if not os.environ.get("SITE_URL"):
+        settings.SITE_URL_FILE.parent.mkdir(parents=True, exist_ok=True)
+        settings.SITE_URL_FILE.write_text(url + "\n")
+    return url
+
+
 def process_env(*, host: str, port: int) -> dict[str, str]:
     bin_dir = str(Path(sys.executable).parent)
     env = dict(os.environ)
     # Links in emails point at this server unless SITE_URL says otherwise.
-    env.setdefault("SITE_URL", public_url(host=host, port=port))
+    env["SITE_URL"] = site_url_record(host=host, port=port)
     env.update(
         HOST=host,
         PORT=str(port),

@@ -42,7 +42,11 @@ else:
             "(generate one with `make secret`)."
         )
 
-SITE_URL = env_url("SITE_URL", "http://localhost:8000", schemes=("http", "https"))
+# `make run` (newsletter/runner.py) writes the address it serves to VAR_DIR/site_url, so commands
+# run beside it (run_daily, send_digests, ...) build the same links as its web, worker and beat.
+SITE_URL_FILE = VAR_DIR / "site_url"
+_served = SITE_URL_FILE.read_text().strip() if SITE_URL_FILE.is_file() else ""
+SITE_URL = env_url("SITE_URL", _served or "http://localhost:8000", schemes=("http", "https"))
 SITE_NAME = env_str("SITE_NAME", "Daily Papers Digest")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = [SITE_URL]

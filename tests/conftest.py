@@ -1,4 +1,28 @@
+from pathlib import Path
+
 import pytest
+
+_CHECKOUT_VAR = Path(__file__).resolve().parent.parent / "var"
+
+
+def _var_files() -> set[str]:
+    return (
+        {str(p) for p in _CHECKOUT_VAR.rglob("*") if p.is_file()}
+        if _CHECKOUT_VAR.exists()
+        else set()
+    )
+
+
+def pytest_sessionstart(session) -> None:
+    session.config._var_before = _var_files()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Fail the run when it left files in the checkout's var/ (tests use a private VAR_DIR)."""
+    left = sorted(_var_files() - getattr(session.config, "_var_before", set()))
+    if left:
+        print(f"\nthe test suite wrote into the checkout's var/: {left[:10]}")
+        session.exitstatus = 1
 
 
 @pytest.fixture(autouse=True)

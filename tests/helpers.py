@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ def process_env(**overrides: str) -> dict[str, str]:
     env.update(
         DEBUG="1",
         PYTHONUNBUFFERED="1",
+        VAR_DIR=str(settings.VAR_DIR),  # the suite's private one, never the checkout's var/
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     )
     env.update(overrides)

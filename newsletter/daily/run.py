@@ -27,23 +27,29 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from newsletter.daily.models import DailyRun
 from newsletter.delivery.models import Delivery
 from newsletter.digests.models import Digest
-from newsletter.digests.services import digest_key, digests_build, digests_enqueue
+from newsletter.digests.selectors import (
+    Due,
+    digest_deliveries_by_state,
+    digest_since,
+    subscribers_due,
+)
+from newsletter.digests.services import digests_build, digests_enqueue, digests_missing_enqueue
 from newsletter.lib import days
 from newsletter.matching.services import document_frequencies, paper_vectors_ensure
 from newsletter.papers import daily as papers_daily
-from newsletter.papers.models import IngestRun, ListingEntry, Source
+from newsletter.papers.models import IngestRun, Source
+from newsletter.papers.selectors import ingest_outcomes, papers_listed
 from subscriptions.models import Subscriber
 
 logger = logging.getLogger("newsletter.daily")
@@ -65,8 +71,12 @@ class Dispatch:
 # --- Starting -------------------------------------------------------------------------------
 
 
-def daily_run_start(*, day: date, now: datetime, dispatch: Dispatch) -> tuple[DailyRun, bool]:
-    """The run of ``day``, created (and its ingest started) if it did not exist yet."""
+def daily_run_start(
+    *, day: date, now: datetime, dispatch: Dispatch, clock: datetime | None = None
+) -> tuple[DailyRun, bool]:
+    """The run of ``day``, created (and its ingest started) if it did not exist yet. ``clock``
+    is the real current time (default ``now``), which alone says whether a feed showing only
+    the current announcement may be fetched for ``day``."""
     deadline = now + timedelta(minutes=settings.DAILY_INGEST_DEADLINE_MINUTES)
     with transaction.atomic():
         run, created = DailyRun.objects.get_or_create(
@@ -74,7 +84,7 @@ def daily_run_start(*, day: date, now: datetime, dispatch: Dispatch) -> tuple[Da
         )
     if not created:
         return run, False
-    plan = papers_daily.sources_due(day=day, today=day)
+    plan = papers_daily.sources_due(day=day, now=clock or now)
     # Catch-up days of dated sources are fetched too, but only the day's own listings are waited for.
     run.ingest_expected = [
         [source_id, due.isoformat()] for source_id, due in plan.due if due == day
@@ -91,20 +101,35 @@ def daily_run_start(*, day: date, now: datetime, dispatch: Dispatch) -> tuple[Da
 # --- Advancing ------------------------------------------------------------------------------
 
 
-def daily_run_advance(*, run: DailyRun, now: datetime, dispatch: Dispatch) -> DailyRun:
-    """Do whatever is due for ``run`` at ``now`` (see the module docstring); safe to repeat."""
+def daily_run_advance(
+    *, run: DailyRun, now: datetime, dispatch: Dispatch, in_process: bool = False
+) -> DailyRun:
+    """Do whatever is due for ``run`` at ``now`` (see the module docstring); safe to repeat.
+
+    ``in_process`` (``run_daily``, which did its ingest itself, each source once with its
+    retries): the ingest is over whatever came back, and a day is never failed for its age."""
     if run.state == State.INGESTING:
-        _ingest_check(run, now, dispatch)
+        _ingest_check(run, now, dispatch, final=in_process)
     if run.state == State.MATCHING:
         _candidates_fix(run, now)
     if run.state == State.SENDING:
         _send_due(run, now, dispatch)
         _finish_check(run, now)
-    if run.state in DailyRun.OPEN and now > days.last_send_time(
-        day=run.day, run_hour=settings.DAILY_RUN_HOUR
-    ) + timedelta(days=1):
+    if (
+        not in_process
+        and run.state in DailyRun.OPEN
+        and now
+        > days.last_send_time(day=run.day, run_hour=settings.DAILY_RUN_HOUR) + timedelta(days=1)
+    ):
         _set_state(run, State.FAILED, now, note="still not finished a day after its last send time")
     return run
+
+
+def daily_run_redispatch(*, run: DailyRun) -> None:
+    """Forget what was handed out, so the next advance hands out everything due again (what
+    is done stays done: digests and their emails are unique per subscriber and day)."""
+    DailyRun.objects.filter(pk=run.pk).update(dispatched_at=None, dispatched_through=None)
+    run.refresh_from_db()
 
 
 def _set_state(run: DailyRun, state: str, now: datetime, *, note: str = "") -> bool:
@@ -157,27 +182,17 @@ def daily_run_ingest_unstarted(*, run: DailyRun, dispatch: Dispatch) -> int:
 
 def _ingest_outcomes(run: DailyRun) -> dict[tuple[int, str], str]:
     """The latest status of each expected (source, day) since the run began ("" = not started)."""
-    expected = {(int(sid), day) for sid, day in run.ingest_expected}
-    outcomes = dict.fromkeys(expected, "")
-    if not expected:
-        return outcomes
-    runs = IngestRun.objects.filter(
-        source_id__in={sid for sid, _ in expected},
-        listing_date__in={date.fromisoformat(day) for _, day in expected},
-        started_at__gte=min(run.started_at, run.created_at) - timedelta(minutes=1),
-    ).order_by("started_at", "pk")
-    for source_id, listing_date, status in runs.values_list("source_id", "listing_date", "status"):
-        key = (source_id, listing_date.isoformat())
-        if key in outcomes:
-            outcomes[key] = status
-    return outcomes
+    return ingest_outcomes(
+        expected=run.ingest_expected,
+        since=min(run.started_at, run.created_at) - timedelta(minutes=1),
+    )
 
 
-def _ingest_check(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
+def _ingest_check(run: DailyRun, now: datetime, dispatch: Dispatch, *, final: bool) -> None:
     outcomes = _ingest_outcomes(run)
     failed = [key for key, status in outcomes.items() if status == IngestRun.Status.FAILED]
     pending = [key for key, status in outcomes.items() if status in ("", IngestRun.Status.RUNNING)]
-    before_deadline = now < run.ingest_deadline
+    before_deadline = now < run.ingest_deadline and not final
     retries = dict(run.ingest_retries)
     for source_id, day in failed:
         tried = retries.get(f"{source_id}:{day}", 0)
@@ -195,7 +210,8 @@ def _ingest_check(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
     gave_up = sorted({names.get(sid, str(sid)) for sid, _ in failed} - set(late))
     note = ""
     if late:
-        note += f"went on without late sources at the deadline: {', '.join(late)}"
+        when = "not fetched by this run" if final else "late sources at the deadline"
+        note += f"went on without {when}: {', '.join(late)}"
     if gave_up:
         note += ("; " if note else "") + f"sources failed: {', '.join(gave_up)}"
     counts = Counter(status or "not started" for status in outcomes.values())
@@ -221,9 +237,7 @@ def _quiet_reason(run: DailyRun) -> str:
 
 def _candidates_fix(run: DailyRun, now: datetime) -> None:
     clock = time.monotonic()
-    paper_ids = sorted(
-        set(ListingEntry.objects.filter(listing_date=run.day).values_list("paper_id", flat=True))
-    )
+    paper_ids = papers_listed(day=run.day)
     quiet = "" if paper_ids else _quiet_reason(run)
     if paper_ids:
         paper_vectors_ensure(paper_ids=paper_ids)  # once here, not once per worker
@@ -241,75 +255,6 @@ def _candidates_fix(run: DailyRun, now: datetime) -> None:
 # --- Sending --------------------------------------------------------------------------------
 
 
-@dataclass
-class Due:
-    """Subscribers due by a moment who have no digest of the day yet."""
-
-    daily: list[int] = field(default_factory=list)
-    weekly: list[int] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.daily) + len(self.weekly)
-
-
-def _slots() -> list[tuple[str, int]]:
-    return list(
-        Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
-        .values_list("timezone", "send_hour")
-        .distinct()
-        .order_by()
-    )
-
-
-def _slot_filter(day: date, slots: Iterable[tuple[str, int]]) -> Q:
-    """Daily subscribers in ``slots``, and weekly ones whose weekday is the local day of the send."""
-    weekly_q = Q()
-    by_zone: dict[str, list[int]] = {}
-    by_weekday: dict[tuple[str, int], list[int]] = {}
-    hour = settings.DAILY_RUN_HOUR
-    for tz, send_hour in slots:
-        by_zone.setdefault(tz, []).append(send_hour)
-        local = days.send_time(day=day, tz_name=tz, hour=send_hour, run_hour=hour)
-        weekday = local.astimezone(days.zone(tz)).weekday()
-        by_weekday.setdefault((tz, weekday), []).append(send_hour)
-    if not by_zone:
-        return Q(pk__in=[])
-    daily_q = Q()
-    for tz, hours in by_zone.items():
-        daily_q |= Q(timezone=tz, send_hour__in=hours)
-    for (tz, weekday), hours in by_weekday.items():
-        weekly_q |= Q(timezone=tz, send_hour__in=hours, weekday=weekday)
-    return (
-        Q(frequency=Subscriber.Frequency.DAILY) & daily_q
-        | Q(frequency=Subscriber.Frequency.WEEKLY) & weekly_q
-    )
-
-
-def subscribers_due(
-    *, day: date, until: datetime, after: datetime | None = None, email: str | None = None
-) -> Due:
-    """Active subscribers whose digest of ``day`` is due by ``until`` (and not yet by ``after``,
-    when given) and who have none yet."""
-    hour = settings.DAILY_RUN_HOUR
-    slots = _slots()
-    due = set(days.due_slots(day=day, slots=slots, until=until, run_hour=hour))
-    if after is not None:
-        due -= set(days.due_slots(day=day, slots=slots, until=after, run_hour=hour))
-    result = Due()
-    if not due:
-        return result
-    queryset = (
-        Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
-        .filter(_slot_filter(day, due))
-        .exclude(pk__in=Digest.objects.filter(day=day).values("subscriber_id"))
-    )
-    if email:
-        queryset = queryset.filter(email=email)
-    for pk, frequency in queryset.order_by("pk").values_list("pk", "frequency"):
-        (result.weekly if frequency == Subscriber.Frequency.WEEKLY else result.daily).append(pk)
-    return result
-
-
 def chunks(ids: list[int], size: int | None = None) -> list[list[int]]:
     size = size or settings.DAILY_CHUNK_SIZE
     return [ids[start : start + size] for start in range(0, len(ids), size)]
@@ -319,8 +264,10 @@ def digests_chunk_process(*, day: date, subscriber_ids: list[int], weekly: bool)
     """Build the digests of ``day`` for these subscribers (the best of the week for weekly ones)
     and queue their emails; returns the delivery ids. Idempotent: the chunk task calls it, and a
     redelivered or re-dispatched chunk finds the digests built and the deliveries queued."""
-    since = day - timedelta(days=6) if weekly else None
-    built = digests_build(day=day, subscriber_ids=subscriber_ids, since=since)
+    frequency = Subscriber.Frequency.WEEKLY if weekly else Subscriber.Frequency.DAILY
+    built = digests_build(
+        day=day, subscriber_ids=subscriber_ids, since=digest_since(frequency=frequency, day=day)
+    )
     return digests_enqueue(digests=built)
 
 
@@ -349,7 +296,7 @@ def _send_due(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
         DailyRun.objects.filter(pk=run.pk).update(notes=run.notes)
         logger.warning("daily_run stall day=%s requeued=%d", run.day, len(stale))
     if stalled:
-        _deliveries_missing_enqueue(run.day)
+        digests_missing_enqueue(day=run.day)
     for weekly, ids in (
         (False, due.daily + stale.daily),
         (True, due.weekly + stale.weekly),
@@ -371,41 +318,12 @@ def _send_due(run: DailyRun, now: datetime, dispatch: Dispatch) -> None:
         )
 
 
-def _deliveries_missing_enqueue(day: date) -> int:
-    """Queue the email of each digest of ``day`` that should have one and has none (its worker
-    died between building and queueing). Queueing is idempotent, so a chunk still at work is
-    not disturbed. Two counts first: usually nothing is missing."""
-    wanted = Digest.objects.filter(day=day).filter(
-        Q(papers_count__gt=0) | Q(subscriber__quiet_day_note=True)
-    )
-    queued = Delivery.objects.filter(kind="digest", key__endswith=f":{day.isoformat()}")
-    if queued.count() >= wanted.count():
-        return 0
-    keys = set(queued.values_list("key", flat=True))
-    missing = [
-        digest
-        for digest in wanted.select_related("subscriber")
-        if digest_key(subscriber_id=digest.subscriber_id, day=day) not in keys
-    ]
-    return len(digests_enqueue(digests=missing)) if missing else 0
-
-
-def deliveries_by_state(*, day: date) -> dict[str, int]:
-    """The digest emails of ``day`` by state."""
-    rows = (
-        Delivery.objects.filter(kind="digest", key__endswith=f":{day.isoformat()}")
-        .values_list("state")
-        .order_by()
-    )
-    return dict(Counter(state for (state,) in rows))
-
-
 def _finish_check(run: DailyRun, now: datetime) -> None:
     if now < days.last_send_time(day=run.day, run_hour=settings.DAILY_RUN_HOUR):
         return
     if len(subscribers_due(day=run.day, until=now)):
         return
-    states = deliveries_by_state(day=run.day)
+    states = digest_deliveries_by_state(day=run.day)
     if any(states.get(state) for state in WAITING):
         return
     digests = Digest.objects.filter(day=run.day)
@@ -437,7 +355,7 @@ def daily_tick(*, now: datetime, dispatch: Dispatch, start: bool = True) -> list
     """Beat, hourly (``start``) and as a sweep: start the run of the current listing day if its
     start hour has come, then advance every open run. Returns the runs looked at."""
     if start:
-        day = days.run_day_at(now=now, hour=settings.DAILY_RUN_HOUR)
+        day = days.listing_day_now(now)
         daily_run_start(day=day, now=now, dispatch=dispatch)
     runs = runs_open(now=now)
     for run in runs:
@@ -461,9 +379,9 @@ def run_late(*, now: datetime) -> str:
     run = DailyRun.objects.filter(day=day).first()
     grace = timedelta(minutes=settings.DAILY_STALL_MINUTES)
     if run is None:
-        # A new installation has no run before today's: nothing is late until one has happened.
-        started_before = DailyRun.objects.filter(day__lt=day).exists()
-        if started_before and now > days.run_start(day=day, hour=hour) + timedelta(hours=1) + grace:
+        start = days.run_start(day=day, hour=hour)
+        # Nothing is late that was due before this installation existed.
+        if now > start + timedelta(hours=1) + grace and _installed_by(start):
             return f"the run of {day} has not started"
         return ""
     if run.state in (State.INGESTING, State.MATCHING) and now > run.ingest_deadline + grace:
@@ -471,3 +389,14 @@ def run_late(*, now: datetime) -> str:
     if run.state == State.FAILED:
         return f"the run of {day} failed"
     return ""
+
+
+def _installed_by(moment: datetime) -> bool:
+    """Whether this installation existed at ``moment``: its first migration was applied, or a
+    daily run row was created (wall clock, whatever day it was for), by then."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    first = MigrationRecorder.Migration.objects.order_by("applied").values_list("applied").first()
+    if first is not None and first[0] <= moment:
+        return True
+    return DailyRun.objects.filter(created_at__lte=moment).exists()

@@ -6,13 +6,26 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.rendering import digest_message
 from newsletter.digests.services import digest_send_now
 from newsletter.digests.views import WEB_COPY_CSP
+from newsletter.lib import days
+
+SEND_NOW_SAYS = {
+    "sent": "sent",
+    "quiet": "not sent, a quiet day (no papers, and no quiet-day note asked for)",
+    "already sent": "already sent before, not sent again",
+    "already uncertain": "not sent: an earlier send may have arrived (uncertain)",
+    "already sending": "not sent: another process is sending it now",
+    "suppressed": "not sent: the address is suppressed (bounced or complained)",
+    "skipped": "not sent: nothing to send to this reader now",
+    "busy": "not sent: another process is sending it now",
+    "retry": "not sent yet: the mail server failed for now, it will be retried",
+    "failed": "not sent: the mail server refused it",
+}
 
 
 class DigestItemInline(admin.TabularInline):
@@ -65,12 +78,12 @@ class DigestAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send today's digest now (to these digests' subscribers)")
     def send_today_now(self, request: HttpRequest, queryset) -> None:
-        today = timezone.localdate()
+        today = days.listing_day_now()
         subscribers = {d.subscriber_id: d.subscriber for d in queryset.select_related("subscriber")}
         for subscriber in subscribers.values():
             state = digest_send_now(subscriber=subscriber, day=today)
             self.message_user(
                 request,
-                f"{subscriber.email}: digest of {today.isoformat()} {state}.",
-                messages.SUCCESS if state in ("sent", "quiet") else messages.WARNING,
+                f"{subscriber.email}: digest of {today.isoformat()}: {SEND_NOW_SAYS.get(state, state)}.",
+                messages.SUCCESS if state == "sent" else messages.WARNING,
             )

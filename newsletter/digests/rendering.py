@@ -26,6 +26,7 @@ from newsletter.delivery.models import Delivery
 from newsletter.delivery.registry import DeliverySkipped
 from newsletter.digests.links import digest_token
 from newsletter.digests.models import Digest, DigestItem
+from newsletter.digests.selectors import digest_key_day, digest_wanted
 from newsletter.lib import emails
 from newsletter.papers.models import Paper
 from subscriptions.models import Subscriber
@@ -439,7 +440,7 @@ def digest_message_build(delivery: Delivery) -> EmailMessage:
     prepared = getattr(delivery, "digest_prepared", None)
     digest, items = prepared if prepared is not None else (_digest_of(delivery), None)
     digest.subscriber = subscriber
-    if digest.papers_count == 0 and not subscriber.quiet_day_note:
+    if not digest_wanted(digest):
         raise DeliverySkipped("a quiet day, and no note was asked for")
     return digest_message(digest, to=delivery.to_email, items=items)
 
@@ -487,7 +488,7 @@ def _digest_of(delivery: Delivery) -> Digest:
         digest = digests.filter(pk=digest_id).first()
     else:
         try:
-            day = date.fromisoformat(delivery.key.rpartition(":")[2])
+            day = digest_key_day(delivery.key)
         except ValueError:
             raise DeliverySkipped(f"no digest day in the key {delivery.key[:80]!r}") from None
         digest = digests.filter(day=day).first()

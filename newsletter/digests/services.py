@@ -4,7 +4,8 @@ The interface the daily run builds on::
 
     digests_build(*, day, subscriber_ids, since=None) -> list[Digest]
     digests_enqueue(*, digests) -> list[int]          # delivery ids
-    digests_send_day(*, day, email=None, dry_run=False) -> Counter
+    digests_missing_enqueue(*, day) -> int
+    digest_send_now(*, subscriber, day=None) -> str
 
 ``digests_build`` is idempotent: a subscriber who already has a digest for ``day`` keeps it
 unchanged; the others are ranked in chunks (a constant number of queries per chunk, whatever its
@@ -19,14 +20,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.services import (
@@ -36,10 +36,19 @@ from newsletter.delivery.services import (
     deliveries_send,
 )
 from newsletter.digests.models import Digest, DigestItem
+from newsletter.digests.selectors import (
+    digest_deliveries,
+    digest_key,
+    digest_since,
+    digest_wanted,
+    digests_wanted,
+)
+from newsletter.lib import days
 from newsletter.lib.bulk import values_insert
 from newsletter.matching.engine import sent_key
 from newsletter.matching.services import rankings_for_day
-from newsletter.papers.models import ListingEntry, Paper
+from newsletter.papers.models import Paper
+from newsletter.papers.selectors import listings_in
 from subscriptions.models import Interest, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -78,9 +87,9 @@ def _already_sent(
 def _candidates(day: date, since: date | None) -> tuple[list[int], list[str]]:
     """The papers listed in the period: their ids and arXiv ids."""
     rows = (
-        Paper.objects.filter(listings__listing_date__range=(since or day, day))
+        Paper.objects.filter(pk__in=listings_in(day=day, since=since).values("paper_id"))
         .values_list("pk", "arxiv_id")
-        .distinct()
+        .order_by()
     )
     paper_ids, arxiv_ids = [], []
     for pk, arxiv_id in rows:
@@ -93,7 +102,7 @@ def _candidates(day: date, since: date | None) -> tuple[list[int], list[str]]:
 def _trending_pool(day: date, since: date | None) -> list[tuple[int, str | None, str]]:
     """The period's most upvoted papers, best first: (paper id, arXiv id, title + abstract)."""
     best = (
-        ListingEntry.objects.filter(listing_date__range=(since or day, day))
+        listings_in(day=day, since=since)
         .values("paper_id")
         .annotate(votes=Coalesce(Max("upvotes"), Max("paper__upvotes")))
         .filter(votes__gt=0)
@@ -235,16 +244,6 @@ def digests_for(*, day: date, subscriber_ids: Sequence[int]) -> list[Digest]:
     return [found[pk] for pk in subscriber_ids if pk in found]
 
 
-def digest_key(*, subscriber_id: int, day: date) -> str:
-    """The delivery key of a subscriber's digest of ``day``."""
-    return f"{subscriber_id}:{day.isoformat()}"
-
-
-def digest_wanted(digest: Digest) -> bool:
-    """Whether ``digest`` is worth an email: papers, or a quiet day its reader asked to hear of."""
-    return digest.papers_count > 0 or digest.subscriber.quiet_day_note
-
-
 def digests_enqueue(*, digests: Sequence[Digest]) -> list[int]:
     """One "digest" delivery per digest worth an email (idempotent), then one nudge for all:
     a constant number of queries for any number of digests.
@@ -271,76 +270,37 @@ def digests_enqueue(*, digests: Sequence[Digest]) -> list[int]:
     return [row.pk for row in rows]
 
 
-WEEK = timedelta(days=6)  # a weekly digest covers its day and the six before
-
-
-def _subscribers_due(day: date, email: str | None) -> tuple[list[int], list[int], int]:
-    """(daily readers, weekly readers whose weekday ``day`` is, how many others are not due)."""
-    subscribers = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE)
-    if email is not None:
-        subscribers = subscribers.filter(email=email)
-    daily, weekly, not_due = [], [], 0
-    for pk, frequency, weekday in subscribers.order_by("pk").values_list(
-        "pk", "frequency", "weekday"
-    ):
-        if frequency == Subscriber.Frequency.WEEKLY:
-            if weekday == day.weekday():
-                weekly.append(pk)
-            else:
-                not_due += 1
-        else:
-            daily.append(pk)
-    return daily, weekly, not_due
-
-
-def _build_due(day: date, daily: list[int], weekly: list[int]) -> list[Digest]:
-    digests = digests_build(day=day, subscriber_ids=daily)
-    if weekly:
-        digests += digests_build(day=day, subscriber_ids=weekly, since=day - WEEK)
-    return digests
-
-
-def digests_send_day(*, day: date, email: str | None = None, dry_run: bool = False) -> Counter:
-    """Build and send ``day``'s digests for every active subscriber (or the one at ``email``), in
-    this process, through the same services as the tasks. Weekly readers get the week's digest
-    on their weekday, and nothing on the other days. Returns counts per state.
-
-    Safe to run again: built digests are kept and a sent delivery is never sent twice. A dry
-    run builds and counts without storing or sending anything.
-    """
-    daily, weekly, not_due = _subscribers_due(day, email)
-    counts: Counter = Counter(subscribers=len(daily) + len(weekly))
-    if not_due:
-        counts["weekly, not today"] = not_due
-    if dry_run:
-        with transaction.atomic():
-            digests = _build_due(day, daily, weekly)
-            counts["would send"] = sum(1 for d in digests if digest_wanted(d))
-            counts["quiet"] = sum(1 for d in digests if not digest_wanted(d))
-            transaction.set_rollback(True)
-        return counts
-    digests = _build_due(day, daily, weekly)
-    counts["quiet"] = sum(1 for d in digests if not digest_wanted(d))
-    delivery_ids = digests_enqueue(digests=digests)
-    states = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "state"))
-    todo = []
-    for pk in delivery_ids:
-        if states[pk] in (Delivery.State.QUEUED, Delivery.State.RETRY):
-            todo.append(pk)
-        else:
-            counts[f"already {states[pk]}"] += 1
-    for start in range(0, len(todo), 50):
-        counts.update(deliveries_send(delivery_ids=todo[start : start + 50]))
-    return counts
+def digests_missing_enqueue(*, day: date) -> int:
+    """Queue the email of each digest of ``day`` that should have one and has none (its worker
+    died between building and queueing). Queueing is idempotent, so a chunk still at work is
+    not disturbed. Two counts first: usually nothing is missing."""
+    wanted = digests_wanted(day=day)
+    queued = digest_deliveries(day=day)
+    if queued.count() >= wanted.count():
+        return 0
+    keys = set(queued.values_list("key", flat=True))
+    missing = [
+        digest
+        for digest in wanted.select_related("subscriber")
+        if digest_key(subscriber_id=digest.subscriber_id, day=day) not in keys
+    ]
+    return len(digests_enqueue(digests=missing)) if missing else 0
 
 
 def digest_send_now(*, subscriber: Subscriber, day: date | None = None) -> str:
-    """Staff: build (if needed) and send ``subscriber``'s digest of ``day`` (today) right now."""
-    day = day or timezone.localdate()
-    since = day - WEEK if subscriber.frequency == Subscriber.Frequency.WEEKLY else None
+    """Staff: build (if needed) and send ``subscriber``'s digest of ``day`` (default: the
+    current listing day) right now. Returns what happened: "sent", "quiet" (no email is due
+    for it), "already <state>" (its email was sent, or is uncertain, before), or the state the
+    ledger ended in ("suppressed", "skipped", "failed", "retry", ...)."""
+    day = day or days.listing_day_now()
+    since = digest_since(frequency=subscriber.frequency, day=day)
     [digest] = digests_build(day=day, subscriber_ids=[subscriber.pk], since=since)
     if not digest_wanted(digest):
         return "quiet"
+    key = digest_key(subscriber_id=subscriber.pk, day=day)
+    before = digest_deliveries(day=day).filter(key=key).values_list("state", flat=True).first()
     [delivery_id] = digests_enqueue(digests=[digest])
-    deliveries_send(delivery_ids=[delivery_id])
-    return Delivery.objects.values_list("state", flat=True).get(pk=delivery_id)
+    if before in (Delivery.State.SENT, Delivery.State.UNCERTAIN, Delivery.State.SENDING):
+        return f"already {before}"
+    counts = deliveries_send(delivery_ids=[delivery_id])
+    return next(iter(counts), "busy")

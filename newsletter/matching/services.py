@@ -61,7 +61,8 @@ from newsletter.matching.models import (
     vector_pack,
     vector_unpack,
 )
-from newsletter.papers.models import ListingEntry, Paper
+from newsletter.papers.models import Paper
+from newsletter.papers.selectors import listings_in
 from subscriptions.models import Interest, Subscriber, Topic
 from subscriptions.tokens import Purpose, token_make
 
@@ -640,7 +641,7 @@ def papers_for_day(*, day: date, since: date | None = None) -> list[engine.Paper
     """The papers listed on ``day`` (or any day from ``since`` to ``day``: a weekly digest), in
     listing order, with the best upvotes seen when known."""
     entries = (
-        ListingEntry.objects.filter(listing_date__range=(since or day, day))
+        listings_in(day=day, since=since)
         .values("paper_id")
         .annotate(rank=Min("rank"), upvotes=Max("upvotes"))
         .order_by("rank", "paper_id")

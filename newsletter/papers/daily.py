@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from newsletter.lib import days
 from newsletter.papers import http
 from newsletter.papers.ingest import IngestResult, finish_run
 from newsletter.papers.models import IngestRun, Source
@@ -50,13 +52,14 @@ class Fetched:
     error: str = ""
 
 
-def sources_due(*, day: date, today: date | None = None) -> DayPlan:
+def sources_due(*, day: date, now: datetime | None = None) -> DayPlan:
     """Every enabled Source for ``day``; for Sources whose URL names the day, also each of the
     CATCH_UP_DAYS before it without a successful run (an outage is made up the next day).
 
     A Source whose feed shows only the current announcement (arXiv's listing feeds) is fetched
-    only for today: filing today's feed under a past day would be wrong, so it is skipped."""
-    today = today or timezone.now().date()
+    only for the current listing day at ``now`` (default: the real current time, never the day
+    asked for): filing today's feed under a past day would be wrong, so it is skipped."""
+    today = days.listing_day_now(now or timezone.now())
     sources = list(Source.objects.filter(enabled=True))
     earlier = [day - timedelta(days=n) for n in range(CATCH_UP_DAYS, 0, -1)]
     done = set(
@@ -104,6 +107,37 @@ def sources_ingest(
         except Exception:
             logger.exception("source %s failed for %s", source_id, due_day)
     return plan, runs
+
+
+def sources_fetch_store(
+    *, due: list[tuple[int, date]], workers: int = 8, session_factory=None
+) -> list[IngestRun]:
+    """Ingest each (source, day) of ``due`` in this process: the fetches run side by side (they
+    are independent and mostly wait on the network), the storing one after another. Each source
+    is fetched once, with its HTTP retries; a failure is recorded on its IngestRun."""
+    sources = {source.pk: source for source in Source.objects.filter(pk__in={s for s, _ in due})}
+    todo = [(sources[pk], day) for pk, day in due if pk in sources]
+    runs = []
+    for source, day in todo:
+        run = _new_run(source, day)
+        run.save()  # "running" while we fetch, as a worker's
+        runs.append(run)
+    build = session_factory or http.build_session
+
+    def fetch(item: tuple[Source, date]) -> Fetched:
+        source, day = item
+        return source_fetch(source=source, day=day, session=build())
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
+        fetched = list(pool.map(fetch, todo))
+    stored = []
+    for one, run in zip(fetched, runs, strict=True):
+        try:
+            stored.append(source_store(fetched=one, run=run))
+        except Exception:
+            logger.exception("storing %s failed for %s", one.source.name, one.day)
+            stored.append(run)
+    return stored
 
 
 def source_ingest(

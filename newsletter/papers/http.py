@@ -149,6 +149,11 @@ def _get(
         except (requests.Timeout, requests.ConnectionError) as exc:
             _remaining(deadline, url)  # a request cut off by the deadline says so
             problem, retry_after = f"{type(exc).__name__}: {str(exc)[:200]}", None
+            if _unreachable(exc):
+                # No name or nobody listening: seconds of backoff will not change that today.
+                raise FetchError(
+                    f"unreachable: {problem}", input_name=url, transient=True
+                ) from None
         except requests.RequestException as exc:
             raise FetchError(
                 f"request failed: {str(exc)[:200]}", input_name=url, transient=False
@@ -179,6 +184,24 @@ def _get(
             logger.warning("GET %s: %s; retrying in %.1fs", url, problem, delay)
             time.sleep(delay)
     raise FetchError(f"{problem} after {attempts} attempts", input_name=url, transient=True)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the host has no address or refused the connection (no network, a
+    wrong name), as opposed to a timeout or a dropped connection, which a retry may cure."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, socket.gaierror | ConnectionRefusedError):
+            return True
+        if isinstance(item, urllib3.exceptions.NameResolutionError):
+            return True
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return False
 
 
 def _remaining(deadline: float, url: str) -> float:

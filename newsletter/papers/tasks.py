@@ -4,8 +4,8 @@ before the papers app existed, so existing PeriodicTask rows keep working."""
 from datetime import date
 
 from celery import shared_task
-from django.utils import timezone
 
+from newsletter.lib import days
 from newsletter.papers import daily, sweep
 
 
@@ -18,9 +18,9 @@ def ingest_source(source_id: int, day: str) -> None:
 
 @shared_task(name="newsletter.ingest_all_sources")
 def ingest_all_sources(day: str | None = None) -> list[int]:
-    """Beat entry point: resolve the day once (today, UTC) and fan out one task per enabled
+    """Beat entry point: resolve the day once (the current listing day) and fan out one task per enabled
     Source and day due (missed days of dated Sources too), so one failure never stops the others."""
-    resolved = date.fromisoformat(day) if day else timezone.now().date()
+    resolved = date.fromisoformat(day) if day else days.listing_day_now()
     plan, _ = daily.sources_ingest(
         day=resolved,
         dispatch=lambda source_id, due: ingest_source.delay_on_commit(source_id, due.isoformat()),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from newsletter.daily import run as daily
 from newsletter.daily.models import DailyRun
 from newsletter.digests.models import Digest
+from newsletter.digests.selectors import subscribers_due
 from newsletter.papers.models import IngestRun, Source
 from subscriptions.models import Subscriber
 from tests.daily.daily_helpers import Recorder, listing_for, reader
@@ -169,7 +170,7 @@ def test_paused_readers_are_not_due():
     reader("paused@example.com", keywords=["diffusion"]).__class__.objects.update(
         status=Subscriber.Status.PAUSED
     )
-    due = daily.subscribers_due(day=DAY, until=START + timedelta(days=2))
+    due = subscribers_due(day=DAY, until=START + timedelta(days=2))
     assert len(due) == 0
 
 
@@ -192,6 +193,7 @@ def test_healthz_answers_503_when_the_run_is_past_its_deadline(client, time_mach
 
 
 def test_healthz_answers_503_when_the_days_run_never_started(client, time_machine):
+    time_machine.move_to(START - timedelta(days=1), tick=False)  # yesterday's run was made then
     DailyRun.objects.create(
         day=DAY - timedelta(days=1), state="done", started_at=START, ingest_deadline=START
     )
@@ -199,6 +201,16 @@ def test_healthz_answers_503_when_the_days_run_never_started(client, time_machin
     response = client.get("/healthz")
     assert response.status_code == 503
     assert "has not started" in response.json()["daily_run"]
+
+
+def test_healthz_says_ok_on_a_new_installation_whose_first_run_was_a_backfill(client, time_machine):
+    # Installed (and a past day replayed by hand) after yesterday's run would have started.
+    time_machine.move_to(START + timedelta(hours=2), tick=False)
+    DailyRun.objects.create(
+        day=date(2025, 11, 10), state="done", started_at=START, ingest_deadline=START
+    )
+    response = client.get("/healthz")
+    assert response.json()["daily_run"] == "ok", response.json()
 
 
 def test_a_stage_that_breaks_is_recorded_on_the_run_and_tried_again_next_tick(monkeypatch):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import date
 from io import StringIO
 
@@ -63,3 +65,79 @@ def test_a_dry_run_says_what_would_happen_and_changes_nothing():
 def test_a_bad_date_is_a_clear_error():
     with pytest.raises(CommandError, match="--date must be YYYY-MM-DD"):
         run_daily("--date", "03/03/2026")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--date", "2099-01-05"], "is a future listing day"),
+        (["--date", "9999-12-31"], "outside the listing days"),
+        (["--date", "0001-01-01"], "outside the listing days"),
+        (["--date", "2026-02-30"], "--date must be YYYY-MM-DD"),
+        (["--now", "yesterday"], "--now must be an ISO time"),
+        (["--date", "2026-03-03", "--now", "2026-03-03T12:00Z"], "before the run of 2026-03-03"),
+    ],
+)
+def test_a_day_it_cannot_run_is_refused_with_one_line_and_no_row(args, says):
+    with pytest.raises(CommandError, match=re.escape(says)):
+        run_daily(*args)
+    assert not DailyRun.objects.filter(day__gt=DAY).exists()
+    assert not DailyRun.objects.exists()
+
+
+def test_a_past_day_skips_the_undated_feed_and_says_so(settings):
+    Source.objects.create(
+        name="arXiv cs.LG", format="arxiv", url_template="https://rss.arxiv.org/atom/cs.LG"
+    )
+    reader("berlin@example.com", tz="Europe/Berlin", hour=7, keywords=["diffusion"])
+    output = run_daily("--date", "2026-03-03", "--now", "2026-03-04T06:30:00+00:00")
+    assert "arXiv cs.LG: skipped for 2026-03-03: its feed shows only the current announcement" in (
+        output
+    )
+    assert [m.to for m in mail.outbox] == [["berlin@example.com"]]
+
+
+def test_on_an_unreachable_network_a_backfill_finishes_fast_and_names_the_failed_source(
+    settings,
+):
+    settings.INGEST_HTTP_RETRIES = 3
+    settings.INGEST_HTTP_BACKOFF = 5
+    Source.objects.create(
+        name="Nowhere", format="hf-json", url_template="http://127.0.0.1:9/{date}"
+    )
+    reader("berlin@example.com", tz="Europe/Berlin", hour=7, keywords=["diffusion"])
+    clock = time.monotonic()
+    output = run_daily("--date", "2026-03-03", "--now", "2026-03-05T00:00:00+00:00")
+    assert time.monotonic() - clock < 10
+    assert "source failed: Nowhere: " in output and "unreachable" in output
+    assert DailyRun.objects.get(day=DAY).state in ("done", "partial")
+    assert [m.to for m in mail.outbox] == [["berlin@example.com"]]
+    run_daily("--date", "2026-03-03", "--no-fetch")
+    assert len(mail.outbox) == 1
+
+
+def test_a_capture_ingested_by_hand_then_run_daily_mails_each_due_reader_once_offline(
+    settings, tmp_path
+):
+    """The operator's backfill on the embedded default with no network: `ingest <capture>
+    --date D`, then `run_daily --date D` (every default source unreachable)."""
+    settings.EMAIL_BACKEND = "newsletter.lib.outbox.OutboxBackend"
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    Source.objects.all().delete()
+    for n, template in enumerate(["http://127.0.0.1:9/hf/{date}", "http://127.0.0.1:9/arxiv"]):
+        Source.objects.create(name=f"offline {n}", format="hf-json", url_template=template)
+    capture = "tests/data/listings/000_6fe003334612920c.txt"
+    day = "2025-11-10"
+    call_command("ingest", capture, "--date", day, stdout=StringIO(), stderr=StringIO())
+    reader("a@example.com", tz="Europe/Berlin", hour=7, keywords=["model"])
+    reader("b@example.com", tz="Asia/Tokyo", hour=9, keywords=["learning"])
+    clock = time.monotonic()
+    output = run_daily("--date", day)
+    assert time.monotonic() - clock < 30
+    assert "source failed: offline 0" in output
+    assert "skipped for 2025-11-10" in output  # the undated one
+    letters = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(letters) == 2, output
+    again = run_daily("--date", day)
+    assert "sent by this run: none" in again
+    assert len(sorted((tmp_path / "outbox").glob("*.eml"))) == 2

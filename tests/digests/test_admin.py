@@ -50,11 +50,39 @@ def test_the_preview_needs_staff(client, digest):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_send_todays_digest_now_sends_once(admin_client, digest):
+def _said(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_send_todays_digest_now_sends_once_and_says_so(admin_client, digest):
     data = {"action": "send_today_now", "_selected_action": [digest.pk]}
-    with time_machine.travel("2026-02-02 12:00:00Z", tick=False):
-        admin_client.post("/admin/digests/digest/", data)
-        admin_client.post("/admin/digests/digest/", data)
+    # 23:30 UTC: the run of listing day 2 Feb has started, so "today" is 2 Feb.
+    with time_machine.travel("2026-02-02 23:30:00Z", tick=False):
+        first = admin_client.post("/admin/digests/digest/", data, follow=True)
+        second = admin_client.post("/admin/digests/digest/", data, follow=True)
+    assert _said(first) == ["reader@example.com: digest of 2026-02-02: sent."]
+    assert _said(second) == [
+        "reader@example.com: digest of 2026-02-02: already sent before, not sent again."
+    ]
     assert [m.to for m in mail.outbox] == [["reader@example.com"]]
     assert Delivery.objects.get().state == Delivery.State.SENT
     assert Digest.objects.count() == 1
+
+
+def test_send_todays_digest_now_before_the_run_hour_is_the_current_listing_day(
+    admin_client, digest
+):
+    # 12:00 UTC on 3 Feb: the run of 3 Feb has not started, the current listing day is 2 Feb.
+    data = {"action": "send_today_now", "_selected_action": [digest.pk]}
+    with time_machine.travel("2026-02-03 12:00:00Z", tick=False):
+        response = admin_client.post("/admin/digests/digest/", data, follow=True)
+    assert _said(response) == ["reader@example.com: digest of 2026-02-02: sent."]
+
+
+def test_send_todays_digest_now_on_a_quiet_day_says_nothing_was_sent(admin_client, digest):
+    data = {"action": "send_today_now", "_selected_action": [digest.pk]}
+    with time_machine.travel("2026-02-05 23:30:00Z", tick=False):  # nothing listed that day
+        response = admin_client.post("/admin/digests/digest/", data, follow=True)
+    [said] = _said(response)
+    assert said.startswith("reader@example.com: digest of 2026-02-05: not sent, a quiet day")
+    assert not mail.outbox

@@ -35,15 +35,17 @@ def test_running_the_day_twice_sends_each_digest_once(papers, reader):
     assert Delivery.objects.count() == 2 and Digest.objects.count() == 3
 
 
-def test_a_weekly_reader_gets_the_week_on_their_weekday_only(papers, reader):
-    reader(frequency="weekly", weekday=1)  # Tuesday: DAY2
-    assert "weekly, not today: 1" in _run("--date", "2026-02-02")
+def test_a_weekly_reader_gets_the_week_whose_send_time_is_their_local_weekday(papers, reader):
+    # Tuesday at 07:00 in Berlin is the send time of listing day Monday 2 Feb (its run starts at
+    # 23:00 UTC on Monday): the daily run's rule, which send_digests follows.
+    reader(frequency="weekly", weekday=1, timezone="Europe/Berlin", send_hour=7)
+    assert "weekly, not today: 1" in _run("--date", "2026-02-03")
     assert not mail.outbox
-    assert "sent: 1" in _run("--date", "2026-02-03")
+    assert "sent: 1" in _run("--date", "2026-02-02")
     [message] = mail.outbox
-    assert "Your week, Wed 28 Jan to Tue 3 Feb" in message.body
+    assert "Your week, Tue 27 Jan to Mon 2 Feb" in message.body
     assert "Learning Dexterous Robot Manipulation" in message.body  # listed on Monday
-    assert Digest.objects.get().since.isoformat() == "2026-01-28"
+    assert Digest.objects.get().since.isoformat() == "2026-01-27"
 
 
 def test_one_reader_by_address(papers, reader):

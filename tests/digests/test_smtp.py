@@ -7,12 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from newsletter.digests.services import digests_send_day
+from newsletter.daily.byhand import day_run_by_hand
+from newsletter.lib import days
 from subscriptions.models import Subscriber
 from tests.delivery.conftest import smtp_server  # noqa: F401 - the fixture
 from tests.digests.conftest import DAY1, DAY2
 
 pytestmark = pytest.mark.django_db
+
+
+def digests_send_day(*, day):
+    """The day by hand, for everyone due that day (what ``send_digests`` runs)."""
+    return day_run_by_hand(day=day, now=days.last_send_time(day=day), fetch=False).sent
 
 
 def _path(url: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 import requests
@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from newsletter.lib import days
 from newsletter.papers import tasks
 from newsletter.papers.daily import source_ingest, sources_ingest
 from newsletter.papers.http import FetchError, http_get
@@ -25,6 +26,11 @@ DAY = date(2024, 10, 25)
 HF_PAGE0 = "https://huggingface.co/api/daily_papers?date=2024-10-25&p=0&limit=100"
 HF_PAGE1 = "https://huggingface.co/api/daily_papers?date=2024-10-25&p=1&limit=100"
 CS_LG = "https://rss.arxiv.org/atom/cs.LG"
+
+
+def after_run_start(day: date) -> datetime:
+    """Half an hour into the run of ``day``, when ``day`` is the current listing day."""
+    return days.run_start(day=day) + timedelta(minutes=30)
 
 
 def arxiv_feed() -> bytes:
@@ -168,7 +174,7 @@ def test_one_failing_source_never_stops_the_others_and_its_run_says_why(transpor
         "https://rss.arxiv.org/atom/cs.CL", Reply(body=data("arxiv/api_error_400.atom.xml"))
     )
     transport.add(HF_PAGE0, Reply(body=data("hf/api_daily_papers_2024-10-25.json")))
-    with time_machine.travel(DAY):
+    with time_machine.travel(after_run_start(DAY)):
         _, runs = sources_ingest(day=DAY)
     runs = {run.source.name: run for run in runs}
     assert runs["arXiv cs.LG"].status == "failed"
@@ -202,7 +208,7 @@ def test_the_beat_task_fans_out_one_task_per_enabled_source(monkeypatch):
             status=status,
             started_at=timezone.now(),
         )
-    with time_machine.travel(date(2025, 10, 20)):
+    with time_machine.travel(after_run_start(date(2025, 10, 20))):
         ids = tasks.ingest_all_sources.apply(kwargs={"day": "2025-10-20"}).get()
     assert len(ids) == 5
     today = {(pk, "2025-10-20") for pk in ids}
@@ -223,7 +229,7 @@ def test_a_past_day_is_never_filled_from_a_feed_that_shows_only_today(monkeypatc
     sent = []
     monkeypatch.setattr(tasks.ingest_source, "delay_on_commit", lambda *args: sent.append(args))
     hf = Source.objects.get(format="hf-json")
-    with time_machine.travel(date(2025, 10, 25)):
+    with time_machine.travel(after_run_start(date(2025, 10, 25))):
         ids = tasks.ingest_all_sources.apply(kwargs={"day": "2025-10-20"}).get()
     # Only the dated HF API can be fetched for a past day (and the days it still owes).
     assert ids == [hf.pk]

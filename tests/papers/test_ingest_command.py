@@ -5,19 +5,25 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from datetime import date
+from datetime import date, datetime, timedelta
 from io import StringIO
 
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from newsletter.lib import days
 from newsletter.papers.models import IngestRun, ListingEntry, Paper, Source
 
 from .conftest import DATA, LISTINGS, Reply
 from .feeds import atom_feed
 
 pytestmark = pytest.mark.django_db
+
+
+def after_run_start(day: date) -> datetime:
+    """Half an hour into the run of ``day``, when ``day`` is the current listing day."""
+    return days.run_start(day=day) + timedelta(minutes=30)
 
 
 def ingest(*args: str) -> tuple[list[str], str]:
@@ -141,7 +147,7 @@ def test_sources_option_runs_every_enabled_source_like_the_daily_job(transport, 
     transport.add("https://rss.arxiv.org/atom/cs.CL", Reply(status=500))
     out, err = StringIO(), StringIO()
     with (
-        time_machine.travel(date(2025, 10, 20)),
+        time_machine.travel(after_run_start(date(2025, 10, 20))),
         pytest.raises(
             CommandError, match=re.escape("arXiv cs.CL: https://rss.arxiv.org/atom/cs.CL: HTTP 500")
         ),
@@ -152,7 +158,7 @@ def test_sources_option_runs_every_enabled_source_like_the_daily_job(transport, 
     assert out.getvalue() == "arXiv cs.LG: 10 new, 0 updated, 0 unchanged\n"
     assert (Paper.objects.count(), IngestRun.objects.count()) == (0, 0)
     transport.add("https://rss.arxiv.org/atom/cs.CL", Reply(body=feed))
-    with time_machine.travel(date(2025, 10, 20)):
+    with time_machine.travel(after_run_start(date(2025, 10, 20))):
         lines, _ = ingest("--sources", "--date", "2025-10-20")
     assert lines == [
         "arXiv cs.CL: 10 new, 0 updated, 0 unchanged",
@@ -163,7 +169,7 @@ def test_sources_option_runs_every_enabled_source_like_the_daily_job(transport, 
 
 def test_sources_for_a_past_day_say_why_a_feed_of_today_is_not_used(transport):
     Source.objects.exclude(name="arXiv cs.LG").update(enabled=False)
-    with time_machine.travel(date(2025, 10, 25)):
+    with time_machine.travel(after_run_start(date(2025, 10, 25))):
         lines, _ = ingest("--sources", "--date", "2025-10-20")
     assert lines == [
         "arXiv cs.LG: skipped for 2025-10-20: its feed shows only the current announcement, so "

@@ -7,10 +7,11 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
+from newsletter.lib import days
 from newsletter.matching import services
 from newsletter.papers.models import ListingEntry, Paper
+from newsletter.papers.selectors import papers_listed
 from subscriptions.addresses import address_normalise
 from subscriptions.models import Subscriber
 
@@ -49,8 +50,8 @@ class Command(BaseCommand):
         subscriber = Subscriber.objects.filter(email__iexact=address).first()
         if subscriber is None:
             raise CommandError(f"No subscriber with the address {options['email']!r}.")
-        day = options["date"] or timezone.now().date()
-        if not ListingEntry.objects.filter(listing_date=day).exists():
+        day = options["date"] or days.listing_day_now()
+        if not papers_listed(day=day):
             latest = (
                 ListingEntry.objects.order_by("-listing_date")
                 .values_list("listing_date", flat=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
-from django.utils import timezone
 
+from newsletter.lib import days
 from newsletter.papers import daily, http
 from newsletter.papers.ingest import listing_ingest
 from newsletter.papers.models import IngestRun, Source
@@ -34,14 +34,14 @@ class Command(BaseCommand):
             "--sources",
             action="store_true",
             help="Also run the daily ingest of every enabled Source (admin: Sources) for --date, "
-            "default today, with the days a dated Source still owes: what the beat task runs.",
+            "default the current listing day, with the days a dated Source still owes: what the beat task runs.",
         )
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
         parser.add_argument(
             "--date",
             type=_iso_date,
             help="Listing date (YYYY-MM-DD) for every input; default: the date the listing shows, "
-            "else today.",
+            "else the current listing day (the one the daily run is on).",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Parse and count, but store nothing."
@@ -50,7 +50,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not options["inputs"] and not options["sources"]:
             raise CommandError("Give at least one PATH_OR_URL, or --sources.")
-        self._day = options["date"] or timezone.now().date()
+        self._day = options["date"] or days.listing_day_now()
+        if options["sources"] and (problem := days.listing_day_problem(day=self._day)):
+            raise CommandError(problem)
         # Everything is read or fetched first, outside any transaction: a slow upstream never
         # holds the database's write lock. Only storing is transactional.
         inputs = self._read_inputs(options)
