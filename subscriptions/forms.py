@@ -8,12 +8,17 @@ from django.core.exceptions import ValidationError
 from newsletter.lib.ids import id_parse
 from subscriptions import selectors
 from subscriptions.addresses import MAX_EMAIL_LENGTH, address_normalise
-from subscriptions.models import MAX_INTEREST_LENGTH, MAX_INTERESTS, Subscriber, timezone_names
+from subscriptions.models import (
+    MAX_INTEREST_LENGTH,
+    MAX_INTERESTS,
+    Subscriber,
+    timezone_choices,
+)
 from subscriptions.parsing import arxiv_ids_parse, terms_parse
 from subscriptions.preferences import Preferences, interests_check
 
 # Recorded with every consent: bump it when the wording of the signup form changes.
-FORM_VERSION = "signup-2026-11"
+FORM_VERSION = "signup-2026-12"
 # Generous for 50 terms of 100 characters with separators; anything longer is not typing.
 _TERMS_MAX_CHARS = MAX_INTERESTS * (MAX_INTEREST_LENGTH + 2)
 _TERMS_HELP = (
@@ -71,6 +76,21 @@ class TopicsField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class SendHourField(forms.TypedChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Send at (your local time)")
+        super().__init__(choices=[(h, f"{h:02d}:00") for h in range(24)], coerce=int, **kwargs)
+
+
+class TimezoneField(forms.ChoiceField):
+    """Every zone, grouped by region with the common ones first. The static script
+    ``js/forms.js`` selects the browser's own zone on a fresh signup form."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Your time zone")
+        super().__init__(choices=timezone_choices, **kwargs)
+
+
 class HoneypotMixin(forms.Form):
     # Hidden from people by CSS and from assistive tech by aria-hidden; bots fill it in.
     website = forms.CharField(required=False, max_length=200, label="Leave this field empty")
@@ -120,6 +140,19 @@ class SignupForm(GroupedTopicsMixin, InterestsMixin, HoneypotMixin, forms.Form):
         coerce=int,
         initial=Subscriber.Weekday.MONDAY,
     )
+    # Optional: a form posted without them (an old page, a script) gets the defaults.
+    send_hour = SendHourField(
+        required=False, empty_value=None, initial=Subscriber._meta.get_field("send_hour").default
+    )
+    timezone = TimezoneField(required=False, initial="UTC")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:  # a form shown again with errors keeps what the reader chose
+            self.fields["timezone"].widget.attrs["data-browser-zone"] = ""
+
+    def clean_timezone(self) -> str | None:
+        return self.cleaned_data["timezone"] or None
 
     def preferences(self) -> Preferences:
         return Preferences.from_cleaned_data(self.cleaned_data)
@@ -141,12 +174,8 @@ class PreferencesForm(GroupedTopicsMixin, InterestsMixin, forms.Form):
     weekday = forms.TypedChoiceField(
         label="Day for the weekly email", choices=Subscriber.Weekday.choices, coerce=int
     )
-    send_hour = forms.TypedChoiceField(
-        label="Send at (your local time)",
-        choices=[(h, f"{h:02d}:00") for h in range(24)],
-        coerce=int,
-    )
-    timezone = forms.ChoiceField(label="Your time zone", choices=())
+    send_hour = SendHourField()
+    timezone = TimezoneField()
     max_papers = forms.IntegerField(
         label="At most this many papers per email", min_value=1, max_value=50
     )
@@ -159,10 +188,6 @@ class PreferencesForm(GroupedTopicsMixin, InterestsMixin, forms.Form):
     quiet_day_note = forms.BooleanField(
         label="On a day with nothing for me, send a one-line note anyway", required=False
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(name, name) for name in timezone_names()]
 
     @classmethod
     def initial_for(cls, subscriber: Subscriber) -> dict:

@@ -26,6 +26,55 @@ def timezone_names() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones() - {"localtime", "Factory"}))
 
 
+# Offered first on the forms, before every zone by region: where most readers are.
+COMMON_TIMEZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+_REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+@cache
+def timezone_choices() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """Every zone of ``timezone_names()`` as grouped choices (an ``<optgroup>`` each): the common
+    ones first, then by region; names outside the regions (aliases such as US/Eastern, Etc/GMT+5)
+    last under "Other", so a stored one stays selectable."""
+    groups: dict[str, list[str]] = {region: [] for region in _REGIONS}
+    other: list[str] = []
+    for name in timezone_names():
+        region = name.split("/", 1)[0]
+        (groups[region] if region in groups and "/" in name else other).append(name)
+    ordered = [("Common", list(COMMON_TIMEZONES)), *groups.items(), ("Other", other)]
+    return tuple(
+        (label, tuple((name, name.replace("_", " ")) for name in names))
+        for label, names in ordered
+        if names
+    )
+
+
 def timezone_validate(name: str) -> str:
     if name not in timezone_names():
         raise ValidationError("Choose a time zone from the list.", code="timezone")

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from subscriptions import selectors, services, tokens
+from subscriptions import schedule, selectors, services, tokens
 from subscriptions.forms import (
     FORM_VERSION,
     EmailChangeForm,
@@ -141,10 +141,14 @@ def new_link(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @with_token(Purpose.CONFIRM)
 def confirm(request: HttpRequest, subscriber: Subscriber, token: str) -> HttpResponse:
+    context = {
+        "subscriber": subscriber,
+        "first_digest": schedule.subscriber_next_digest(subscriber=subscriber),
+        **_manage_links(subscriber),
+    }
     if request.method == "POST" and subscriber.status == Subscriber.Status.PENDING:
         services.subscriber_confirm(subscriber=subscriber, meta=_meta(request))
-        return render(request, "subscriptions/confirmed.html", _manage_links(subscriber))
-    context = {"subscriber": subscriber, **_manage_links(subscriber)}
+        return render(request, "subscriptions/confirmed.html", context)
     return render(request, "subscriptions/confirm.html", context)
 
 

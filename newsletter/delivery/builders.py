@@ -13,7 +13,7 @@ from django.core.mail import EmailMessage
 from newsletter.delivery.models import Delivery
 from newsletter.delivery.registry import DeliverySkipped, register_builder
 from newsletter.lib import emails
-from subscriptions import tokens
+from subscriptions import schedule, tokens
 from subscriptions.models import Subscriber
 
 Status = Subscriber.Status
@@ -63,6 +63,7 @@ def welcome_build(delivery: Delivery) -> EmailMessage:
         to=delivery.to_email,
         preferences_url=tokens.preferences_url(subscriber),
         unsubscribe_url=tokens.unsubscribe_url(subscriber),
+        first_digest=schedule.subscriber_next_digest(subscriber=subscriber),
         headers=tokens.list_unsubscribe_headers(subscriber),
     )
 

@@ -229,15 +229,22 @@ def confirmation(
 
 
 def welcome(
-    *, to: str, preferences_url: str, unsubscribe_url: str, headers: Mapping[str, str] | None = None
+    *,
+    to: str,
+    preferences_url: str,
+    unsubscribe_url: str,
+    first_digest: str,
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMultiAlternatives:
-    """Sent once the subscription is confirmed."""
+    """Sent once the subscription is confirmed; ``first_digest`` says when the first digest
+    comes, in words ("tomorrow, Tue 8 Dec, at 07:00 Berlin time")."""
     return build(
         "welcome",
         to=to,
         context={
             "preferences_url": preferences_url,
             "unsubscribe_url": unsubscribe_url,
+            "first_digest": first_digest,
             "preheader": "You are subscribed: keep this email to manage your subscription.",
         },
         headers=headers if headers is not None else list_unsubscribe_headers(url=unsubscribe_url),

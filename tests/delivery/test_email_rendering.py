@@ -24,6 +24,7 @@ def test_the_welcome_email_fits_a_phone_and_follows_dark_mode(browser):
         to="reader@example.com",
         preferences_url="https://papers.example.org/preferences/token/",
         unsubscribe_url="https://papers.example.org/unsubscribe/token/",
+        first_digest="tomorrow, Tue 8 Dec, at 07:00 Berlin time",
     )
     html = message.alternatives[0][0]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -61,6 +62,7 @@ def test_staff_pages_keep_the_policy_and_the_outbox_preview_shows_the_styled_ema
         to="reader@example.com",
         preferences_url="https://papers.example.org/preferences/token/",
         unsubscribe_url="https://papers.example.org/unsubscribe/token/",
+        first_digest="tomorrow, Tue 8 Dec, at 07:00 Berlin time",
     ).send()
     subscriber = Subscriber.objects.create(email="reader@example.com", status="active")
     Delivery.objects.create(

@@ -135,3 +135,30 @@ def test_a_failing_welcome_email_does_not_undo_or_break_the_confirmation(client,
     assert response.status_code == 200 and "Fine-tune your interests" in response.content.decode()
     pending.refresh_from_db()
     assert pending.status == Subscriber.Status.ACTIVE
+
+
+def test_the_confirm_page_the_welcome_page_and_the_welcome_email_say_when_the_first_digest_comes(
+    client, make_subscriber, topics, settings
+):
+    settings.DAILY_RUN_HOUR = 23
+    weekly = make_subscriber(
+        "weekly@example.com",
+        status=Subscriber.Status.PENDING,
+        timezone="America/New_York",
+        send_hour=8,
+        frequency="weekly",
+        weekday=4,
+    )
+    daily = make_subscriber(status=Subscriber.Status.PENDING, timezone="Europe/Berlin", send_hour=7)
+    # Monday 7 Dec 2026, 10:00 UTC: the day's run starts tonight.
+    with time_machine.travel(dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC), tick=False):
+        when = "tomorrow, Tue 8 Dec, at 07:00 Berlin time"
+        assert when in client.get(confirm_path(daily)).content.decode()
+        assert when in client.post(confirm_path(daily)).content.decode()
+        [welcome] = sent_mail()
+        assert f"Your first digest comes {when}." in welcome.body
+        assert f"Your first digest comes {when}." in welcome.alternatives[0][0]
+
+        client.post(confirm_path(weekly))
+        friday = "on Fri 11 Dec at 08:00 New York time"
+        assert f"Your first digest comes {friday}." in sent_mail()[-1].body

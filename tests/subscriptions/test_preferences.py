@@ -270,3 +270,18 @@ def test_get_never_changes_state_on_any_token_page(client, subscriber, topics):
         assert client.get(path).status_code == 405
     assert (Subscriber.objects.values().get(), ConsentRecord.objects.count()) == before
     assert not sent_mail()
+
+
+def test_a_stored_alias_zone_stays_selected_and_the_page_has_no_browser_guess(
+    client, subscriber, topics
+):
+    """The grouped list still holds an old alias (US/Eastern) and the preference centre never
+    lets the browser's zone replace the stored one."""
+    subscriber.timezone = "US/Eastern"
+    subscriber.save()
+    html = client.get(prefs_path(subscriber)).content.decode()
+    assert '<option value="US/Eastern" selected>' in html
+    assert "data-browser-zone" not in html and "data-weekly-only" in html
+    client.post(prefs_path(subscriber), form_data(topics, timezone="US/Eastern", send_hour="6"))
+    subscriber.refresh_from_db()
+    assert (subscriber.timezone, subscriber.send_hour) == ("US/Eastern", 6)

@@ -1,6 +1,7 @@
 """Signup: double opt-in, one answer whatever the address's state, and hostile input."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -155,6 +156,8 @@ def test_the_honeypot_swallows_bots_silently(client, topics):
         ("topics", "99999999999999999999", "Select a valid choice"),  # past 64 bits
         ("topics", "9223372036854775808", "Select a valid choice"),
         ("topics", "'; DROP TABLE x; --", "is not a valid value"),
+        ("timezone", "Mars/Olympus_Mons", "Select a valid choice"),
+        ("send_hour", "24", "Select a valid choice"),
     ],
 )
 def test_bad_input_gets_the_form_back_with_an_error_and_changes_nothing(
@@ -241,3 +244,49 @@ def test_check_inbox_page_does_not_say_whether_the_address_was_known(client):
 def test_unusual_but_valid_addresses_are_accepted_and_normalised(client, topics, typed, stored):
     client.post("/", signup_data(email=typed))
     assert Subscriber.objects.get().email == (stored or typed.lower())
+
+
+def test_signup_takes_the_send_hour_and_the_time_zone(client, topics):
+    client.post("/", signup_data(send_hour="18", timezone="Asia/Tokyo"))
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.send_hour, subscriber.timezone) == (18, "Asia/Tokyo")
+
+
+def test_a_signup_posted_without_hour_or_zone_gets_seven_in_utc(client, topics):
+    client.post("/", signup_data())  # a page from before the fields, or no JavaScript
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.send_hour, subscriber.timezone) == (7, "UTC")
+
+
+def test_the_time_zone_list_offers_the_common_zones_first_then_each_region(client, topics):
+    html = client.get("/").content.decode()
+    labels = re.findall(r'<optgroup label="([^"]+)"', html)
+    assert labels[:2] == ["Common", "Africa"] and {"America", "Europe", "Asia"} <= set(labels)
+    assert labels[-1] == "Other"  # aliases such as US/Eastern, still valid for old rows
+    common = html[html.index('<optgroup label="Common"') : html.index('<optgroup label="Africa"')]
+    assert '<option value="Europe/Berlin">' in common
+    # Without JavaScript the zone is UTC; the static script may choose the browser's own.
+    assert re.search(r'<select name="timezone"[^>]*data-browser-zone', html)
+    assert '<option value="UTC" selected>' in common
+    assert '<option value="7" selected>07:00</option>' in html
+    assert re.search(
+        r"<div class=\"field\" data-weekly-only>\s*<label[^>]*>Day for the weekly", html
+    )
+
+
+def test_a_form_shown_again_with_errors_keeps_the_chosen_zone(client, topics):
+    html = client.post("/", signup_data(email="nope", timezone="Asia/Tokyo")).content.decode()
+    assert '<option value="Asia/Tokyo" selected>' in html
+    assert "data-browser-zone" not in html  # the script does not overwrite the reader's choice
+
+
+def test_pages_link_the_static_script_and_favicon_and_favicon_ico_finds_it(client):
+    from django.contrib.staticfiles import finders
+
+    html = client.get("/").content.decode()
+    assert '<script src="/static/js/forms.js" defer></script>' in html
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+    assert "<script>" not in html  # nothing inline: the policy would refuse it
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response.url == "/static/favicon.svg"
+    assert finders.find("favicon.svg") and finders.find("js/forms.js")

@@ -67,6 +67,7 @@ def test_the_outbox_backend_writes_the_headers(
         to=subscriber.email,
         preferences_url=tokens.preferences_url(subscriber),
         unsubscribe_url=tokens.unsubscribe_url(subscriber),
+        first_digest="tomorrow, Tue 8 Dec, at 07:00 Berlin time",
     ).send()
     [eml] = tmp_path.glob("*.eml")
     parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
