@@ -28,7 +28,7 @@ from newsletter.delivery.models import Delivery, TrackingEvent
 from newsletter.digests.services import digests_build
 from newsletter.matching.models import PaperVector, SubscriberProfile, Vote
 from newsletter.models import Heartbeat
-from newsletter.papers.models import IngestRun
+from newsletter.papers.models import IngestRun, TitleLookup
 from subscriptions.addresses import address_hash_variants
 from subscriptions.models import Subscriber, SuppressedAddress, Topic
 from tests.delivery.conftest import enqueue_welcome
@@ -63,6 +63,7 @@ def everything(papers, reader, settings):  # noqa: F811 - the fixtures imported 
         paper=paper, defaults={"text_hash": "0" * 64, "computed_at": now}
     )
     IngestRun.objects.create(started_at=now, input="by hand")
+    TitleLookup.objects.get_or_create(paper=paper)
     DailyRun.objects.create(day=DAY1, started_at=now, ingest_deadline=now, state="failed")
     for state in (Delivery.State.UNCERTAIN, Delivery.State.FAILED):
         Delivery.objects.filter(pk=enqueue_welcome(active, key=state).pk).update(state=state)
