@@ -94,3 +94,21 @@ def test_an_installation_on_the_previous_main_upgrades_with_migrate_alone(separa
     # Every beat entry, the defaults and the hand-made one, names a task the workers know.
     assert "newsletter.ingest_all_sources" in facts["beat_tasks"]
     assert facts["unknown_beat_tasks"] == []
+
+
+def _shell(database_url: str, code: str) -> dict:
+    return json.loads(manage(database_url, "shell", "-c", code).strip().splitlines()[-1])
+
+
+def test_todays_database_keeps_every_daily_run_when_the_daily_app_takes_it(separate_database):
+    _shell(separate_database, "from tests.upgrade import build_todays_main; build_todays_main()")
+    manage(separate_database, "migrate", "--no-input")
+    facts = _shell(
+        separate_database, "from tests.upgrade import describe_daily_runs; describe_daily_runs()"
+    )
+    assert facts["runs"] == [
+        ["2026-11-18", "done", 3, "run 0"],
+        ["2026-11-19", "partial", 4, "run 1"],
+    ]
+    assert (facts["content_type"], facts["stale_types"]) == ("daily", 0)
+    assert facts["unknown_beat_tasks"] == []

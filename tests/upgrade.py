@@ -185,3 +185,58 @@ def describe_upgraded() -> None:
         ),
     }
     print(json.dumps(facts))
+
+
+# Today's main, before the daily run had its own app: every app at its leaf, digests at 0003.
+TODAYS_MAIN_DIGESTS = "0003_daily_run_schedule"
+
+
+def build_todays_main() -> None:
+    """Migrate to today's main (DailyRun in the digests app) and make two daily runs (JSON)."""
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    targets = [node for node in leaves if node[0] not in ("daily", "digests")]
+    targets.append(("digests", TODAYS_MAIN_DIGESTS))
+    executor.migrate(targets)
+    apps = executor.loader.project_state(targets).apps
+    DailyRun = apps.get_model("digests", "DailyRun")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    for n, state in enumerate(["done", "partial"]):
+        DailyRun.objects.create(
+            day=date(2026, 11, 18 + n),
+            state=state,
+            started_at=NOW,
+            ingest_deadline=NOW,
+            stages={"sending": {"status": "ok", "sent": 3 + n}},
+            notes=f"run {n}",
+        )
+    ContentType.objects.get_or_create(app_label="digests", model="dailyrun")
+    print(json.dumps({"runs": 2}))
+
+
+def describe_daily_runs() -> None:
+    """After ``migrate``: the daily runs, read through today's model (JSON)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django_celery_beat.models import PeriodicTask
+
+    from newsletter.celery import app
+    from newsletter.daily.models import DailyRun
+
+    app.loader.import_default_modules()
+    print(
+        json.dumps(
+            {
+                "runs": [
+                    [str(r.day), r.state, r.stages["sending"]["sent"], r.notes]
+                    for r in DailyRun.objects.order_by("day")
+                ],
+                "content_type": ContentType.objects.get_for_model(DailyRun).app_label,
+                "stale_types": ContentType.objects.filter(
+                    app_label="digests", model="dailyrun"
+                ).count(),
+                "unknown_beat_tasks": sorted(
+                    set(PeriodicTask.objects.values_list("task", flat=True)) - set(app.tasks)
+                ),
+            }
+        )
+    )
