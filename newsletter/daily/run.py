@@ -154,7 +154,9 @@ def _stage(run: DailyRun, name: str, **values) -> dict:
 
 def _stage_done(run: DailyRun, name: str, now: datetime, status: str, **counts) -> None:
     started = run.stages.get(name, {}).get("started_at")
-    seconds = (now - datetime.fromisoformat(started)).total_seconds() if started else 0.0
+    # A run by hand is stamped with the moment it serves, which can be earlier than the clock.
+    end = max(now, timezone.now())
+    seconds = (end - datetime.fromisoformat(started)).total_seconds() if started else 0.0
     _stage(
         run, name, status=status, finished_at=now.isoformat(), seconds=round(seconds, 3), **counts
     )
