@@ -55,6 +55,7 @@ def process_env(**overrides: str) -> dict[str, str]:
     env.update(
         DEBUG="1",
         PYTHONUNBUFFERED="1",
+        TITLE_LOOKUP="0",  # a child never asks arXiv: nothing in the suite reaches the network
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     )
     env.update(overrides)
