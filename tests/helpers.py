@@ -57,6 +57,7 @@ def process_env(**overrides: str) -> dict[str, str]:
         DEBUG="1",
         PYTHONUNBUFFERED="1",
         VAR_DIR=str(settings.VAR_DIR),  # the suite's private one, never the checkout's var/
+        TITLE_LOOKUP="0",  # a child never asks arXiv: nothing in the suite reaches the network
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     )
     env.update(overrides)
