@@ -141,3 +141,62 @@ def test_a_capture_ingested_by_hand_then_run_daily_mails_each_due_reader_once_of
     again = run_daily("--date", day)
     assert "sent by this run: none" in again
     assert len(sorted((tmp_path / "outbox").glob("*.eml"))) == 2
+
+
+def test_run_again_after_a_kill_it_finishes_the_days_left_over_emails_and_sends_none_twice(
+    settings,
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from newsletter.delivery.models import Delivery
+
+    for name in ("a", "b", "c", "d"):
+        reader(f"{name}@example.com", tz="Europe/Berlin", hour=7, keywords=["diffusion"])
+    run_daily("--date", "2026-03-03", "--now", "2026-03-05T00:00:00+00:00")
+    assert len(mail.outbox) == 4
+    mail.outbox.clear()
+    # As a killed run leaves them: one never claimed, one claimed but never handed over, one
+    # handed to the server with no answer recorded.
+    long_ago = timezone.now() - timedelta(seconds=settings.DELIVERY_SENDING_TIMEOUT + 60)
+    queued, abandoned, handed, done = Delivery.objects.order_by("pk")
+    Delivery.objects.filter(pk=queued.pk).update(state="queued", attempts=0)
+    Delivery.objects.filter(pk=abandoned.pk).update(
+        state="sending", claimed_at=long_ago, handed_at=None
+    )
+    Delivery.objects.filter(pk=handed.pk).update(
+        state="sending", claimed_at=long_ago, handed_at=long_ago
+    )
+    output = run_daily("--date", "2026-03-03", "--now", "2026-03-05T00:00:00+00:00")
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([queued.to_email, abandoned.to_email])
+    states = dict(Delivery.objects.values_list("pk", "state"))
+    assert states == {
+        queued.pk: "sent",
+        abandoned.pk: "sent",
+        handed.pk: "uncertain",
+        done.pk: "sent",
+    }
+    assert "not done: 1 emails are uncertain" in output
+
+
+def test_on_the_command_line_a_malformed_date_is_one_line_and_a_failing_exit():
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT, process_env
+
+    for args in (["run_daily", "--date", "2026-02-30"], ["ingest", "--sources", "--date", "x"]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=process_env(DJANGO_SETTINGS_MODULE="tests.settings"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 1
+        assert (
+            done.stderr.strip().splitlines() == [done.stderr.strip().splitlines()[-1]]
+            and "--date must be YYYY-MM-DD" in done.stderr
+        ), done.stderr

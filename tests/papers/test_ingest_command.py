@@ -249,3 +249,9 @@ def test_an_empty_directory_is_an_error_naming_it(tmp_path):
     (tmp_path / "empty" / ".hidden").write_text("x")
     with pytest.raises(CommandError, match=r"empty: no files in directory"):
         ingest(str(tmp_path / "empty"))
+
+
+def test_sources_for_a_future_day_are_refused_and_nothing_is_fetched(transport):
+    with pytest.raises(CommandError, match="is a future listing day"):
+        ingest("--sources", "--date", "2099-01-05")
+    assert IngestRun.objects.count() == 0

@@ -45,12 +45,13 @@ def day_and_now(options: dict) -> tuple[date, datetime]:
     """The listing day and the moment ``--date``/``--now`` ask for, or CommandError saying why
     they cannot be run (a future day, one outside the servable range)."""
     real = timezone.now()
-    now = options.get("now") or real
-    day = options.get("date") or days.listing_day_now(now)
+    given = _moment(options["now"]) if options.get("now") else None
+    now = given or real
+    day = _date(options["date"]) if options.get("date") else days.listing_day_now(now)
     problem = days.listing_day_problem(day=day, now=max(now, real))
     if problem:
         raise CommandError(problem)
-    if options.get("now") and days.listing_day_problem(day=day, now=now):
+    if given and days.listing_day_problem(day=day, now=now):
         raise CommandError(f"--now {now.isoformat()} is before the run of {day} starts")
     return day, now
 
@@ -59,10 +60,8 @@ class Command(BaseCommand):
     help = "Run a listing day's ingest, matching and sending by hand (no worker needed)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", type=_date, help="Listing day (default: the current one).")
-        parser.add_argument(
-            "--now", type=_moment, help="Send to everyone due by this time (default: now)."
-        )
+        parser.add_argument("--date", help="Listing day (default: the current one).")
+        parser.add_argument("--now", help="Send to everyone due by this time (default: now).")
         parser.add_argument(
             "--no-fetch",
             action="store_true",

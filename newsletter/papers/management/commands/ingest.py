@@ -39,7 +39,6 @@ class Command(BaseCommand):
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
         parser.add_argument(
             "--date",
-            type=_iso_date,
             help="Listing date (YYYY-MM-DD) for every input; default: the date the listing shows, "
             "else the current listing day (the one the daily run is on).",
         )
@@ -50,6 +49,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not options["inputs"] and not options["sources"]:
             raise CommandError("Give at least one PATH_OR_URL, or --sources.")
+        # Parsed here, not by argparse: a CommandError from a type= function is a traceback.
+        options["date"] = _iso_date(options["date"]) if options["date"] else None
         self._day = options["date"] or days.listing_day_now()
         if options["sources"] and (problem := days.listing_day_problem(day=self._day)):
             raise CommandError(problem)
@@ -171,7 +172,7 @@ def _iso_date(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CommandError(f"--date must be YYYY-MM-DD, got {value!r}") from None
+        raise CommandError(f"--date must be YYYY-MM-DD, got {value[:40]!r}") from None
 
 
 def printable(name: str) -> str:
