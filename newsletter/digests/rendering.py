@@ -28,6 +28,7 @@ from newsletter.digests.links import digest_token
 from newsletter.digests.models import Digest, DigestItem
 from newsletter.digests.selectors import digest_key_day, digest_wanted
 from newsletter.lib import emails
+from newsletter.matching.engine import MAX_SPANS_PER_FIELD
 from newsletter.papers.models import Paper, paper_links
 from subscriptions.models import Subscriber
 from subscriptions.tokens import Purpose, token_make
@@ -38,7 +39,6 @@ SUMMARY_CHARS = 300
 # to the web copy, behind an "N more papers" link.
 HTML_BUDGET = 96_000
 COMPACT_CHARS = 140  # a compact paper's summary; its title and meta line get this much more
-MAX_MARKS = 8  # highlights shown per field (matching keeps a few spans more at most)
 _MARK = '<mark style="background-color:#fff1a8;color:#1b1f24;padding:0 1px;">'
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -92,7 +92,7 @@ def highlight(text: str, spans: list[tuple[int, int]]) -> SafeString:
         else:
             merged.append([start, end])
     out, position = [], 0
-    for start, end in merged[:MAX_MARKS]:
+    for start, end in merged[:MAX_SPANS_PER_FIELD]:  # digests stored before the cap, too
         out += [escape(text[position:start]), _MARK, escape(text[start:end]), "</mark>"]
         position = end
     out.append(escape(text[position:]))

@@ -14,10 +14,10 @@ two signals mix on one scale whatever the day holds. Whether a paper is picked a
 absolute evidence, which a quiet day does not have: its cosine to the profile, or enough of the
 query's weight in its title, or one of the reader's own keywords literally in its title: the
 keyword's words as written (case, hyphens, stop words and a plural -s aside, not stems), in that
-order, with at most ``TITLE_PHRASE_GAP`` other words between neighbours. So "mixture of experts" is
-in "Mixture of Modality-Aware Experts" and in "Mixture-of-Experts", not in "Experts in a Mixture";
-"accessibility" is not in "Access Control". Hard rules come last: an excluded term removes a paper, a paper already sent never
-comes again, a followed author always qualifies.
+order, with at most ``TITLE_PHRASE_GAP`` other words between neighbours. So "mixture of experts"
+is in "Mixture of Modality-Aware Experts" and in "Mixture-of-Experts", not in "Experts in a
+Mixture"; "accessibility" is not in "Access Control". Hard rules come last: an excluded term
+removes a paper, a paper already sent never comes again, a followed author always qualifies.
 """
 
 from __future__ import annotations
@@ -677,9 +677,8 @@ def _spans(day: Day, row: int, key: tuple[str, ...]) -> tuple[tuple[str, int, in
         return ()
     title = text.phrase_spans(key, day.title_tokens[row], title_index)
     abstract = text.phrase_spans(key, day.abstract_tokens[row], abstract_index)
-    return tuple(
-        [("title", s, e) for s, e in title[:MAX_SPANS_PER_FIELD]]
-        + [("abstract", s, e) for s, e in abstract[:MAX_SPANS_PER_FIELD]]
+    return _capped(
+        tuple([("title", s, e) for s, e in title] + [("abstract", s, e) for s, e in abstract])
     )
 
 

@@ -130,8 +130,8 @@ def form_positions(text: str, tokens: list[Token]) -> dict[str, list[int]]:
 
 def phrase_within(key: tuple[str, ...], index: dict[str, list[int]], gap: int) -> bool:
     """Whether the phrase ``key`` occurs in a text (``index``: its ``positions`` or
-    ``form_positions``): its words in order, at most ``gap`` other words between neighbours ("mixture of experts" in "Mixture of
-    Modality-Aware Experts" with a gap of 2)."""
+    ``form_positions``): its words in order, at most ``gap`` other words between neighbours
+    ("mixture of experts" in "Mixture of Modality-Aware Experts" with a gap of 2)."""
     if not key:
         return False
     frontier = index.get(key[0], [])

@@ -183,7 +183,8 @@ def test_fifty_ordinary_papers_are_all_shown_compact_rather_than_cut(reader):
 
 
 def test_a_field_shows_at_most_a_few_highlights_however_many_spans_were_stored():
-    from newsletter.digests.rendering import MAX_MARKS, highlight
+    from newsletter.digests.rendering import highlight
+    from newsletter.matching.engine import MAX_SPANS_PER_FIELD as MAX_MARKS
 
     text = "robot " * 500
     spans = [(n * 6, n * 6 + 5) for n in range(500)]  # as digests stored before spans were capped

@@ -20,34 +20,18 @@ from newsletter.daily import byhand
 from newsletter.digests.models import Digest
 from newsletter.digests.selectors import digest_deliveries_by_state, subscribers_due
 from newsletter.lib import days
+from newsletter.lib.commands import date_option, moment_option
 from newsletter.papers import daily as papers_daily
 from newsletter.papers.selectors import papers_listed
-
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--date must be YYYY-MM-DD, not {value[:40]!r}") from None
-
-
-def _moment(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise CommandError(
-            f"--now must be an ISO time (2026-03-29T05:00Z), not {value[:40]!r}"
-        ) from None
-    return moment if moment.tzinfo else timezone.make_aware(moment, timezone.utc)
 
 
 def day_and_now(options: dict) -> tuple[date, datetime]:
     """The listing day and the moment ``--date``/``--now`` ask for, or CommandError saying why
     they cannot be run (a future day, one outside the servable range)."""
     real = timezone.now()
-    given = _moment(options["now"]) if options.get("now") else None
+    given = moment_option(options["now"]) if options.get("now") else None
     now = given or real
-    day = _date(options["date"]) if options.get("date") else days.listing_day_now(now)
+    day = date_option(options["date"]) if options.get("date") else days.listing_day_now(now)
     problem = days.listing_day_problem(day=day, now=max(now, real))
     if problem:
         raise CommandError(problem)

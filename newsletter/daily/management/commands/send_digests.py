@@ -17,15 +17,9 @@ from newsletter.digests.selectors import (
     weekly_not_due,
 )
 from newsletter.lib import days
+from newsletter.lib.commands import date_option
 from subscriptions.addresses import address_normalise
 from subscriptions.models import Subscriber
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--date must be YYYY-MM-DD, got {value[:40]!r}") from None
 
 
 class Command(BaseCommand):
@@ -44,7 +38,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        day = _day(options["date"]) if options["date"] else days.listing_day_now()
+        day = date_option(options["date"]) if options["date"] else days.listing_day_now()
         problem = days.listing_day_problem(day=day)
         if problem:
             raise CommandError(problem)

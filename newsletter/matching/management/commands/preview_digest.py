@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from newsletter.lib import days
+from newsletter.lib.commands import date_option
 from newsletter.matching import services
 from newsletter.papers.models import ListingEntry, Paper
 from newsletter.papers.selectors import papers_listed
 from subscriptions.addresses import address_normalise
 from subscriptions.models import Subscriber
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--date must be YYYY-MM-DD, got {value!r}.") from None
 
 
 class Command(BaseCommand):
@@ -32,7 +25,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
         parser.add_argument(
-            "--date", type=_day, help="Listing day, YYYY-MM-DD (default: today, UTC)."
+            "--date", help="Listing day, YYYY-MM-DD (default: the current listing day)."
         )
         parser.add_argument("--json", action="store_true", help="Print JSON.")
         parser.add_argument(
@@ -50,7 +43,7 @@ class Command(BaseCommand):
         subscriber = Subscriber.objects.filter(email__iexact=address).first()
         if subscriber is None:
             raise CommandError(f"No subscriber with the address {options['email']!r}.")
-        day = options["date"] or days.listing_day_now()
+        day = date_option(options["date"]) if options["date"] else days.listing_day_now()
         if not papers_listed(day=day):
             latest = (
                 ListingEntry.objects.order_by("-listing_date")

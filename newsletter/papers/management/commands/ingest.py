@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from newsletter.lib import days
+from newsletter.lib.commands import date_option
 from newsletter.papers import daily, http
 from newsletter.papers.ingest import listing_ingest
 from newsletter.papers.models import IngestRun, Source
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         if not options["inputs"] and not options["sources"]:
             raise CommandError("Give at least one PATH_OR_URL, or --sources.")
         # Parsed here, not by argparse: a CommandError from a type= function is a traceback.
-        options["date"] = _iso_date(options["date"]) if options["date"] else None
+        options["date"] = date_option(options["date"]) if options["date"] else None
         self._day = options["date"] or days.listing_day_now()
         if options["sources"] and (problem := days.listing_day_problem(day=self._day)):
             raise CommandError(problem)
@@ -166,13 +166,6 @@ class Command(BaseCommand):
             if run.error:
                 self.stderr.write(run.error)
         return []
-
-
-def _iso_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CommandError(f"--date must be YYYY-MM-DD, got {value[:40]!r}") from None
 
 
 def printable(name: str) -> str:
